@@ -47,5 +47,8 @@ func (l *lineReader) next() (line string, long bool, err error) {
 	if l.n == 1 {
 		b = bytes.TrimPrefix(b, []byte("\ufeff"))
 	}
+	if len(b) > maxLine {
+		return string(b[:128]), true, nil
+	}
 	return string(b), false, nil
 }
