@@ -93,4 +93,3 @@ func isProse(s string) bool {
 	}
 	return true
 }
-
