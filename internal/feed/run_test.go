@@ -85,7 +85,7 @@ func TestRunSchedule(t *testing.T) {
 		tr.set("", true)
 		failStart := len(tr.requests())
 		lastOK := h.s.Status()[0].Checked
-		time.Sleep(lastOK.Add(31 * time.Minute).Sub(time.Now()))
+		time.Sleep(time.Until(lastOK.Add(31 * time.Minute)))
 		synctest.Wait()
 		st := h.s.Status()[0]
 		if !st.Stale || !st.UsingLastGood || st.Failures < 3 {
@@ -147,7 +147,7 @@ func TestRunStaleWithoutRefresh(t *testing.T) {
 		if err := removeFile(path); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(checked.Add(25*time.Hour + 2*time.Second).Sub(time.Now()))
+		time.Sleep(time.Until(checked.Add(25*time.Hour + 2*time.Second)))
 		synctest.Wait()
 		if st := h.sink.lastState(); !st.Stale {
 			t.Errorf("sink's last state = %+v, want stale", st)
