@@ -37,9 +37,8 @@ func upsertFeed(ctx context.Context, tx *sql.Tx, st *store.FeedState) error {
 	return nil
 }
 
-// checkEvery is how many indicators ReplaceFeed inserts between checks of
-// its context. Each insert runs without a cancellable context: the driver
-// starts a watcher goroutine for every statement that has one.
+// checkEvery is how many indicators ReplaceFeed reads between checks of
+// its context.
 const checkEvery = 1024
 
 // ReplaceFeed implements store.Store.
@@ -48,20 +47,22 @@ func (s *Store) ReplaceFeed(ctx context.Context, state store.FeedState, inds ite
 	if err != nil {
 		return fmt.Errorf("replace feed: %w", err)
 	}
+	defer s.shrinkCache()
 	return s.write(ctx, fmt.Sprintf("replace feed %q", st.Name), func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = `+s.bulkCache); err != nil {
+			return err
+		}
 		if err := upsertFeed(ctx, tx, &st); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM indicators WHERE feed = ?`, st.Name); err != nil {
 			return fmt.Errorf("delete old indicators: %w", err)
 		}
-		ins, err := tx.PrepareContext(ctx, upsertIndicatorSQL)
+		ins, err := newBulkInserter(ctx, tx)
 		if err != nil {
-			return fmt.Errorf("prepare insert: %w", err)
+			return err
 		}
-		defer ins.Close()
-		bg := context.WithoutCancel(ctx)
-		var row indicatorRow
+		defer ins.close()
 		n := 0
 		for ind, err := range inds {
 			if err != nil {
@@ -81,9 +82,12 @@ func (s *Store) ReplaceFeed(ctx context.Context, state store.FeedState, inds ite
 			if err != nil {
 				return err
 			}
-			if _, err := ins.ExecContext(bg, row.args(&norm)...); err != nil {
-				return fmt.Errorf("insert %s: %w", norm.Subject, err)
+			if err := ins.add(&norm); err != nil {
+				return err
 			}
+		}
+		if err := ins.flush(); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE feeds SET indicators =
 			(SELECT count(*) FROM indicators WHERE feed = ?1) WHERE name = ?1`, st.Name); err != nil {

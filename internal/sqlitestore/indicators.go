@@ -18,43 +18,45 @@ import (
 const indicatorCols = `feed, subject, kind, port, proto, section, line, confidence, tags, comment,
 	first_seen, last_seen, expires`
 
-// upsertIndicatorSQL inserts an indicator or replaces the one with its key.
-const upsertIndicatorSQL = `INSERT INTO indicators (feed, subject, kind, port, proto, family, net_first, net_last,
+// indicatorRowCols are the columns an indicator is written to, in
+// appendIndicatorArgs's order.
+const indicatorRowCols = 14
+
+// upsertIndicatorsSQL returns the statement that inserts n indicators, or
+// replaces those with the same key. Rows are applied in order, so of two
+// with one key the later wins.
+func upsertIndicatorsSQL(n int) string {
+	row := "(?" + strings.Repeat(", ?", indicatorRowCols-1) + ")"
+	return `INSERT INTO indicators (feed, skey, kind, port, proto, subject,
 	section, line, confidence, tags, comment, first_seen, last_seen, expires)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (feed, subject, kind, port, proto) DO UPDATE SET section = excluded.section,
+VALUES ` + row + strings.Repeat(",\n"+row, n-1) + `
+ON CONFLICT (skey, feed, kind, port, proto) DO UPDATE SET section = excluded.section,
 	line = excluded.line, confidence = excluded.confidence, tags = excluded.tags,
 	comment = excluded.comment, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
 	expires = excluded.expires`
-
-// indicatorRow holds the arguments of upsertIndicatorSQL, reused from row
-// to row.
-type indicatorRow struct {
-	a           [16]any
-	first, last [16]byte
 }
 
-// args returns the arguments for ind, which must be normalized. The
-// returned slice is valid until the next call.
-func (r *indicatorRow) args(ind *proxywatch.Indicator) []any {
-	a := &r.a
-	a[0], a[1], a[2] = ind.Source.Feed, ind.Subject.String(), ind.Kind.String()
-	a[3], a[4] = int64(ind.Port), ind.Proto
-	a[5], a[6], a[7] = nil, nil, nil
-	if ind.Subject.Type() == proxywatch.SubjectPrefix {
-		var fam int
-		fam, r.first, r.last = store.PrefixRange(ind.Subject.Prefix)
-		a[5], a[6], a[7] = int64(fam), r.first[:], r.last[:]
-	}
-	a[8], a[9], a[10] = ind.Source.Section, int64(ind.Source.Line), int64(ind.Confidence)
-	a[11] = nil
+// keyWhere selects an indicator by its key, with the arguments keyArgs
+// (and appendIndicatorArgs) put first.
+const keyWhere = `feed = ? AND skey = ? AND kind = ? AND port = ? AND proto = ?`
+
+// keyArgs returns the arguments of keyWhere for k.
+func keyArgs(k proxywatch.Key) []any {
+	return []any{store.Text(k.Feed), store.SubjectKey(k.Subject), k.Kind.String(), int64(k.Port), store.Text(k.Proto)}
+}
+
+// appendIndicatorArgs appends the indicatorRowCols arguments for ind,
+// which must be normalized, to dst; the first five are keyWhere's.
+func appendIndicatorArgs(dst []any, ind *proxywatch.Indicator) []any {
+	var tags any
 	if len(ind.Tags) > 0 {
 		b, _ := json.Marshal(ind.Tags) // []string always marshals
-		a[11] = string(b)
+		tags = string(b)
 	}
-	a[12] = ind.Comment
-	a[13], a[14], a[15] = micros(ind.FirstSeen), micros(ind.LastSeen), micros(ind.Expires)
-	return a[:]
+	return append(dst,
+		ind.Source.Feed, store.SubjectKey(ind.Subject), ind.Kind.String(), int64(ind.Port), ind.Proto,
+		ind.Subject.String(), ind.Source.Section, int64(ind.Source.Line), int64(ind.Confidence), tags,
+		ind.Comment, micros(ind.FirstSeen), micros(ind.LastSeen), micros(ind.Expires))
 }
 
 // scanIndicator reads a row of indicatorCols.
@@ -100,15 +102,13 @@ func (s *Store) Add(ctx context.Context, ind proxywatch.Indicator) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO feeds (name) VALUES (?) ON CONFLICT DO NOTHING`, norm.Source.Feed); err != nil {
 			return err
 		}
-		var row indicatorRow
-		args := row.args(&norm)
+		args := appendIndicatorArgs(nil, &norm)
 		var exists int
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM indicators
-			WHERE feed = ? AND subject = ? AND kind = ? AND port = ? AND proto = ?`, args[:5]...).Scan(&exists)
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM indicators WHERE `+keyWhere, args[:5]...).Scan(&exists)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, upsertIndicatorSQL, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, upsertIndicatorsSQL(1), args...); err != nil {
 			return err
 		}
 		if exists == 0 {
@@ -127,9 +127,8 @@ func (s *Store) Delete(ctx context.Context, k proxywatch.Key) error {
 		return fmt.Errorf("%s: empty subject: %w", op, proxywatch.ErrInvalid)
 	}
 	return s.write(ctx, op, func(tx *sql.Tx) error {
-		ind, err := scanIndicator(tx.QueryRowContext(ctx, `DELETE FROM indicators
-			WHERE feed = ? AND subject = ? AND kind = ? AND port = ? AND proto = ? RETURNING `+indicatorCols,
-			store.Text(k.Feed), k.Subject.String(), k.Kind.String(), int64(k.Port), store.Text(k.Proto)))
+		ind, err := scanIndicator(tx.QueryRowContext(ctx,
+			`DELETE FROM indicators WHERE `+keyWhere+` RETURNING `+indicatorCols, keyArgs(k)...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return proxywatch.ErrNotFound
 		}
@@ -183,24 +182,21 @@ func (s *Store) Subject(ctx context.Context, subj proxywatch.Subject) ([]proxywa
 		return nil, fmt.Errorf("find subject: empty: %w", proxywatch.ErrInvalid)
 	}
 	return s.query(ctx, fmt.Sprintf("find subject %s", subj),
-		`SELECT `+indicatorCols+` FROM indicators WHERE subject = ?`, subj.String())
+		`SELECT `+indicatorCols+` FROM indicators WHERE skey = ?`, store.SubjectKey(subj))
 }
 
 // Covering implements store.Store.
 func (s *Store) Covering(ctx context.Context, addr netip.Addr) ([]proxywatch.Indicator, error) {
 	op := fmt.Sprintf("find prefixes covering %s", addr)
-	fam, a16, starts, err := store.CoveringStarts(addr)
+	keys, err := store.CoveringKeys(addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	args := make([]any, 0, len(starts)+2)
-	args = append(args, int64(fam))
-	for _, st := range starts {
-		args = append(args, st[:])
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
 	}
-	args = append(args, a16[:])
-	q := `SELECT ` + indicatorCols + ` FROM indicators WHERE family = ? AND net_first IN (?` +
-		strings.Repeat(`, ?`, len(starts)-1) + `) AND net_last >= ?`
+	q := `SELECT ` + indicatorCols + ` FROM indicators WHERE skey IN (?` + strings.Repeat(`, ?`, len(keys)-1) + `)`
 	return s.query(ctx, op, q, args...)
 }
 

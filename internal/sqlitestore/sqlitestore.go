@@ -41,6 +41,8 @@ type Store struct {
 	w   *sql.DB // one connection, BEGIN IMMEDIATE: the process's writer
 	r   *sql.DB // readers, query-only
 
+	bulkCache string // PRAGMA cache_size for ReplaceFeed; tests lower it
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -67,17 +69,17 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	busy := strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)
 	common := cfg.Path + "?_pragma=busy_timeout(" + busy + ")&_pragma=foreign_keys(1)"
 	// journal_size_limit truncates the WAL after a big import has been
-	// checkpointed; cache_size (KiB when negative) keeps a 1M-row import
-	// from spilling index pages early.
+	// checkpointed. temp_store keeps the statement journal of the bulk
+	// inserts in memory.
 	w, err := sql.Open("sqlite", common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
-		"&_pragma=journal_size_limit(67108864)&_pragma=cache_size(-32768)&_txlock=immediate")
+		"&_pragma=journal_size_limit(67108864)&_pragma=cache_size("+writerCacheSize+")&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", cfg.Path, err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{cfg: cfg, w: w}
+	s := &Store{cfg: cfg, w: w, bulkCache: bulkCacheSize}
 	if err := w.PingContext(ctx); err != nil { // sets WAL before any reader opens
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", cfg.Path, mapErr(err))
@@ -108,6 +110,28 @@ func (s *Store) Close() error {
 		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
+}
+
+// Page cache sizes of the writer, in KiB (negative, as PRAGMA cache_size
+// takes them). An import of a million indicators touches about 150 MiB of
+// index and table pages in random order; with less cache than that, pages
+// are spilled to the WAL and read back, which made the import 1.6x slower
+// at 32 MiB (BenchmarkStore1M, 2026-11). ReplaceFeed raises the cache for
+// its transaction and gives the memory back after.
+const (
+	writerCacheSize = "-16384"
+	bulkCacheSize   = "-262144"
+)
+
+// shrinkCache returns the writer's page cache to its normal size after a
+// bulk import, and its memory to the allocator.
+func (s *Store) shrinkCache() {
+	if s.closed.Load() {
+		return
+	}
+	// Best effort: a failure leaves a bigger cache, nothing worse.
+	s.w.Exec(`PRAGMA cache_size = ` + writerCacheSize)
+	s.w.Exec(`PRAGMA shrink_memory`)
 }
 
 var errClosed = &proxywatch.Error{Kind: proxywatch.ErrUnavailable, Message: "store closed"}

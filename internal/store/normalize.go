@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -110,50 +111,52 @@ func Time(t time.Time) time.Time {
 	return t.Truncate(time.Microsecond).UTC()
 }
 
-// PrefixRange returns the first and last addresses of p as 16-byte values
-// (IPv4 in its IPv4-mapped form) and its family, 4 or 6. Ordered byte-wise,
-// the values of one family sort as the addresses do, which lets a store
-// index prefixes by their first address.
-func PrefixRange(p netip.Prefix) (family int, first, last [16]byte) {
-	p = p.Masked()
-	a := p.Addr()
-	family = 6
-	if a.Is4() {
-		family = 4
+// SubjectKey returns the byte key under which a store indexes s: for a
+// prefix, the family (4 or 6), the masked address in its own length (4 or
+// 16 bytes) and the prefix length; for a domain, 'd' and the name; for an
+// ASN, 'a' and the number in 4 bytes, big-endian. Equal subjects have equal
+// keys and different subjects different keys, and the prefixes covering an
+// address have the keys [CoveringKeys] lists, so one index on the key
+// serves both exact and covering lookups. The zero Subject has a nil key.
+func SubjectKey(s proxywatch.Subject) []byte {
+	switch s.Type() {
+	case proxywatch.SubjectPrefix:
+		return prefixKey(s.Prefix.Addr(), s.Prefix.Bits())
+	case proxywatch.SubjectDomain:
+		return append([]byte{'d'}, s.Domain...)
+	case proxywatch.SubjectASN:
+		return binary.BigEndian.AppendUint32([]byte{'a'}, s.ASN)
 	}
-	first = a.As16()
-	last = first
-	host := a.BitLen() - p.Bits() // host bits, counted from the end
-	off := 16 - a.BitLen()/8      // where the address starts in the 16 bytes
-	for i := 15; i >= off && host > 0; i-- {
-		n := min(host, 8)
-		last[i] |= byte(1<<n - 1)
-		host -= n
-	}
-	return family, first, last
+	return nil
 }
 
-// CoveringStarts returns the family of addr (4 or 6, with IPv4-mapped
-// addresses taken as IPv4) and the first address, as PrefixRange encodes
-// it, of every prefix that can contain addr: one per prefix length, from
-// /0 to the full length, with repeats. A prefix with first address f
-// contains addr exactly when f is among these and its last address is not
-// below addr's. It returns ErrInvalid for an invalid or zoned address.
-func CoveringStarts(addr netip.Addr) (family int, addr16 [16]byte, starts [][16]byte, err error) {
+// prefixKey returns the key of the prefix of a with length bits.
+func prefixKey(a netip.Addr, bits int) []byte {
+	a = netip.PrefixFrom(a, bits).Masked().Addr()
+	k := make([]byte, 0, 18)
+	if a.Is4() {
+		k = append(k, 4)
+	} else {
+		k = append(k, 6)
+	}
+	k = append(k, a.AsSlice()...)
+	return append(k, byte(bits))
+}
+
+// CoveringKeys returns the keys, as [SubjectKey] makes them, of every
+// prefix that can contain addr: one per prefix length from /0 to /32 for
+// IPv4 (IPv4-mapped addresses are taken as IPv4) and to /128 for IPv6.
+// It returns ErrInvalid for an invalid or zoned address.
+func CoveringKeys(addr netip.Addr) ([][]byte, error) {
 	if !addr.IsValid() || addr.Zone() != "" {
-		return 0, addr16, nil, invalidf("address %q: not a plain IP address", addr.String())
+		return nil, invalidf("address %q: not a plain IP address", addr.String())
 	}
 	addr = addr.Unmap()
-	family = 6
-	if addr.Is4() {
-		family = 4
-	}
-	starts = make([][16]byte, 0, addr.BitLen()+1)
+	keys := make([][]byte, 0, addr.BitLen()+1)
 	for bits := 0; bits <= addr.BitLen(); bits++ {
-		p := netip.PrefixFrom(addr, bits).Masked()
-		starts = append(starts, p.Addr().As16())
+		keys = append(keys, prefixKey(addr, bits))
 	}
-	return family, addr.As16(), starts, nil
+	return keys, nil
 }
 
 func invalidf(format string, args ...any) error {

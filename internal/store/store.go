@@ -6,7 +6,7 @@
 //
 // The package holds no implementation. sqlitestore (embedded) and pgstore
 // (PostgreSQL) implement Store, and storetest is the conformance suite both
-// pass. The helpers here ([Normalize], [PrefixRange], [CoveringStarts]) are
+// pass. The helpers here ([Normalize], [SubjectKey], [CoveringKeys]) are
 // shared by the implementations so that they store and answer alike.
 //
 // # Following changes

@@ -13,36 +13,47 @@ import (
 	"github.com/proxywatch/proxywatch"
 )
 
-func TestPrefixRange(t *testing.T) {
+func TestSubjectKey(t *testing.T) {
 	tests := []struct {
-		name        string
-		prefix      string
-		family      int
-		first, last string
+		name    string
+		subject proxywatch.Subject
+		want    []byte
 	}{
-		{"v4 host", "203.0.113.7/32", 4, "203.0.113.7", "203.0.113.7"},
-		{"v4 /24", "198.51.100.0/24", 4, "198.51.100.0", "198.51.100.255"},
-		{"v4 /21", "192.0.0.0/21", 4, "192.0.0.0", "192.0.7.255"},
-		{"v4 /0", "0.0.0.0/0", 4, "0.0.0.0", "255.255.255.255"},
-		{"v6 /32", "2001:db8::/32", 6, "2001:db8::", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"},
-		{"v6 /127", "2001:db8::/127", 6, "2001:db8::", "2001:db8::1"},
-		{"v6 /0", "::/0", 6, "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{"v4 host", addrS("203.0.113.7"), []byte{4, 203, 0, 113, 7, 32}},
+		{"v4 /21", pfxS("192.0.0.0/21"), []byte{4, 192, 0, 0, 0, 21}},
+		{"v4 /0", pfxS("0.0.0.0/0"), []byte{4, 0, 0, 0, 0, 0}},
+		{"v6 /32", pfxS("2001:db8::/32"), []byte{6, 0x20, 0x01, 0x0d, 0xb8, 12: 0, 16: 0, 17: 32}},
+		{"domain", proxywatch.DomainSubject("a.example"), []byte("da.example")},
+		{"asn", proxywatch.ASNSubject(64496), []byte{'a', 0, 0, 0xfb, 0xf0}},
+		{"zero", proxywatch.Subject{}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fam, first, last := PrefixRange(netip.MustParsePrefix(tc.prefix))
-			got := []any{fam, netip.AddrFrom16(first).Unmap().String(), netip.AddrFrom16(last).Unmap().String()}
-			want := []any{tc.family, tc.first, tc.last}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("PrefixRange(%s) mismatch (-want +got):\n%s", tc.prefix, diff)
+			if got := SubjectKey(tc.subject); !bytes.Equal(got, tc.want) {
+				t.Errorf("SubjectKey(%s) = %v, want %v", tc.subject, got, tc.want)
 			}
 		})
 	}
+	// Keys of different subjects differ, whatever their types.
+	seen := map[string]proxywatch.Subject{}
+	for _, s := range []proxywatch.Subject{
+		addrS("0.0.0.0"), pfxS("0.0.0.0/0"), addrS("::"), pfxS("::/0"), pfxS("::/32"), addrS("100.0.0.97"),
+		proxywatch.DomainSubject("a.b"), proxywatch.ASNSubject(1), addrS("::ffff:0.0.0.1"),
+	} {
+		k := string(SubjectKey(s))
+		if prev, ok := seen[k]; ok {
+			t.Errorf("SubjectKey(%s) = SubjectKey(%s) = %v", s, prev, []byte(k))
+		}
+		seen[k] = s
+	}
 }
 
-// TestCoveringStartsDifferential checks the index scheme against
+func addrS(s string) proxywatch.Subject { return proxywatch.AddrSubject(netip.MustParseAddr(s)) }
+func pfxS(s string) proxywatch.Subject  { return proxywatch.PrefixSubject(netip.MustParsePrefix(s)) }
+
+// TestCoveringKeysDifferential checks the index scheme against
 // netip.Prefix.Contains on random prefixes and addresses.
-func TestCoveringStartsDifferential(t *testing.T) {
+func TestCoveringKeysDifferential(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	randAddr := func(v6 bool) netip.Addr {
 		if v6 {
@@ -56,25 +67,21 @@ func TestCoveringStartsDifferential(t *testing.T) {
 	}
 	var pos, neg int
 	for range 20000 {
-		v6p, v6a := r.UintN(2) == 0, r.UintN(2) == 0
-		pa := randAddr(v6p)
+		pa := randAddr(r.UintN(2) == 0)
 		p := netip.PrefixFrom(pa, int(r.UintN(uint(pa.BitLen()+1)))).Masked()
-		a := randAddr(v6a)
-		pfam, first, last := PrefixRange(p)
-		fam, a16, starts, err := CoveringStarts(a)
+		a := randAddr(r.UintN(2) == 0)
+		keys, err := CoveringKeys(a)
 		if err != nil {
-			t.Fatalf("CoveringStarts(%s) error %v", a, err)
+			t.Fatalf("CoveringKeys(%s) error %v", a, err)
 		}
-		inStarts := false
-		for _, s := range starts {
-			if s == first {
-				inStarts = true
-			}
+		pk := SubjectKey(proxywatch.PrefixSubject(p))
+		got := false
+		for _, k := range keys {
+			got = got || bytes.Equal(k, pk)
 		}
-		got := fam == pfam && inStarts && bytes.Compare(last[:], a16[:]) >= 0
 		want := p.Contains(a)
 		if got != want {
-			t.Fatalf("covering by index scheme (%s, %s) = %v, want %v", p, a, got, want)
+			t.Fatalf("SubjectKey(%s) in CoveringKeys(%s) = %v, want %v", p, a, got, want)
 		}
 		if want {
 			pos++
@@ -87,18 +94,19 @@ func TestCoveringStartsDifferential(t *testing.T) {
 	}
 }
 
-func TestCoveringStartsMapped(t *testing.T) {
-	fam, a16, _, err := CoveringStarts(netip.MustParseAddr("::ffff:203.0.113.7"))
-	if err != nil || fam != 4 || netip.AddrFrom16(a16).Unmap() != netip.MustParseAddr("203.0.113.7") {
-		t.Errorf("CoveringStarts(::ffff:203.0.113.7) = %d, %v, %v, want 4, 203.0.113.7, nil", fam, netip.AddrFrom16(a16), err)
+func TestCoveringKeysMapped(t *testing.T) {
+	got, err := CoveringKeys(netip.MustParseAddr("::ffff:203.0.113.7"))
+	want, _ := CoveringKeys(netip.MustParseAddr("203.0.113.7"))
+	if err != nil || len(got) != 33 || !bytes.Equal(got[32], want[32]) {
+		t.Errorf("CoveringKeys(::ffff:203.0.113.7) = %d keys, %v, want the 33 of 203.0.113.7", len(got), err)
 	}
 	for _, s := range []string{"", "fe80::1%eth0"} {
 		var a netip.Addr
 		if s != "" {
 			a = netip.MustParseAddr(s)
 		}
-		if _, _, _, err := CoveringStarts(a); !errors.Is(err, proxywatch.ErrInvalid) {
-			t.Errorf("CoveringStarts(%q) error = %v, want ErrInvalid", s, err)
+		if _, err := CoveringKeys(a); !errors.Is(err, proxywatch.ErrInvalid) {
+			t.Errorf("CoveringKeys(%q) error = %v, want ErrInvalid", s, err)
 		}
 	}
 }

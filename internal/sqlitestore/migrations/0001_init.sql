@@ -17,20 +17,19 @@ CREATE TABLE feeds (
 	indicators    INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
--- Indicators. subject is proxywatch.Subject.String(); for prefixes, family
--- (4 or 6) and the first and last addresses as 16-byte values (IPv4
--- mapped) make "prefixes covering an address" an index probe per length.
--- kind is the kind's name, so reordering the Go constants changes nothing.
+-- Indicators. subject is proxywatch.Subject.String(); skey is
+-- store.SubjectKey(subject), a byte key under which an exact subject and
+-- the prefixes covering an address (one key per prefix length) are index
+-- probes. kind is the kind's name, so reordering the Go constants changes
+-- nothing.
 CREATE TABLE indicators (
 	id         INTEGER PRIMARY KEY,
 	feed       TEXT NOT NULL REFERENCES feeds (name) ON DELETE CASCADE,
+	skey       BLOB NOT NULL,
 	subject    TEXT NOT NULL,
 	kind       TEXT NOT NULL,
 	port       INTEGER NOT NULL,
 	proto      TEXT NOT NULL,
-	family     INTEGER,
-	net_first  BLOB,
-	net_last   BLOB,
 	section    TEXT NOT NULL,
 	line       INTEGER NOT NULL,
 	confidence INTEGER NOT NULL,
@@ -41,9 +40,11 @@ CREATE TABLE indicators (
 	expires    INTEGER
 ) STRICT;
 
-CREATE UNIQUE INDEX indicators_key ON indicators (feed, subject, kind, port, proto);
-CREATE INDEX indicators_subject ON indicators (subject);
-CREATE INDEX indicators_net ON indicators (family, net_first) WHERE family IS NOT NULL;
+-- The identity of an indicator (proxywatch.Key), led by the subject key so
+-- that it also serves subject and covering lookups.
+CREATE UNIQUE INDEX indicators_key ON indicators (skey, feed, kind, port, proto);
+-- Rows of one feed; a bulk import appends to it in rowid order.
+CREATE INDEX indicators_feed ON indicators (feed);
 
 -- The change log that followers read. AUTOINCREMENT: a seq is never
 -- reused, even after the newest rows are pruned.

@@ -69,7 +69,7 @@ func testAddDelete(t *testing.T, s store.Store) {
 
 	seq := mustSeq(t, s)
 	for _, k := range []proxywatch.Key{
-		one.Key(),                            // already deleted
+		one.Key(),                              // already deleted
 		{Feed: "absent", Subject: one.Subject}, // no such feed
 		{Feed: "local", Subject: two.Subject, Kind: two.Kind, Port: 23, Proto: "tcp"}, // other port
 	} {
