@@ -19,12 +19,11 @@
 // Empty lines and lines starting with "#" or ";" are not records, and text
 // after " #" is a comment. clarketm's flags "CC-A-S!" and "+"/"-" become
 // tags: "cc:US"; "anonymity:none", "anonymity:anonymous" or
-// "anonymity:high" (N, A, H); "https" (S: the proxy supports CONNECT);
+// "anonymity:high" (N, A, H); "https" (S: it also proxies HTTPS);
 // "exit-differs" (!: its outgoing address differs from the incoming one);
-// "google-passed" (+). A line that starts with a letter, is not a proxy,
-// and holds no address (a list's header or footer, like "Proxy list
-// updated at ..." or "SUCCESS rate:") and has more than one word is
-// excluded with reason "prose".
+// "google-passed" (+). A line of several words that starts with a letter
+// and holds no address, such as a list's header or footer ("Proxy list
+// updated at ...", "SUCCESS rate:"), is excluded with reason "prose".
 // Other lines are refused: bad-address, bad-port (outside 1-65535),
 // unsupported (an unknown scheme), too-long (beyond 64 KiB).
 //
