@@ -91,9 +91,8 @@ func addr4(a uint32) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
 }
 
-// prefixes4 returns the fewest prefixes that cover lo-hi exactly.
-func prefixes4(lo, hi uint32) []netip.Prefix {
-	var ps []netip.Prefix
+// appendPrefixes4 appends the fewest prefixes that cover lo-hi exactly.
+func appendPrefixes4(ps []netip.Prefix, lo, hi uint32) []netip.Prefix {
 	for l := uint64(lo); l <= uint64(hi); {
 		size := uint64(1) << 32
 		if l != 0 {

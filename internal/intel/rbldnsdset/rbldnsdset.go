@@ -99,6 +99,7 @@ type Reader struct {
 	stamp    time.Time
 	expires  time.Time
 	excl     []netip.Prefix
+	buf      []netip.Prefix // prefixes of the entry being read
 	pending  []proxywatch.Indicator
 	next     int
 	err      error
@@ -203,6 +204,7 @@ func (r *Reader) parse(line string) (ind proxywatch.Indicator, ok bool, perr *in
 		if err != nil {
 			return fail(intel.ReasonBadValue, err)
 		}
+		v.text = v.comment() // formatted once for every entry that uses it
 		r.def = v
 		return ind, false, nil
 	}
@@ -260,7 +262,8 @@ func (r *Reader) entry(s string) (ps []netip.Prefix, rest, reason string, err er
 		if err != nil {
 			return nil, "", intel.ReasonBadAddress, err
 		}
-		return []netip.Prefix{p}, rest, "", nil
+		r.buf = append(r.buf[:0], p)
+		return r.buf, rest, "", nil
 	}
 	if isIP6(s) {
 		return nil, "", intel.ReasonBadAddress, fmt.Errorf("IPv6 entry in an %s dataset", dsName(ds))
@@ -277,7 +280,8 @@ func (r *Reader) entry(s string) (ps []netip.Prefix, rest, reason string, err er
 	case r.maxRange > 0 && uint64(hi-lo)+1 > r.maxRange:
 		return nil, "", ReasonMaxRange, fmt.Errorf("%d addresses, $MAXRANGE4 is %d", uint64(hi-lo)+1, r.maxRange)
 	}
-	return prefixes4(lo, hi), rest, "", nil
+	r.buf = appendPrefixes4(r.buf[:0], lo, hi)
+	return r.buf, rest, "", nil
 }
 
 func dsName(ds dataset) string {

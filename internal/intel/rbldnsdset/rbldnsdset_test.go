@@ -292,22 +292,22 @@ func TestParsers(t *testing.T) {
 	}
 }
 
-func TestPrefixes4(t *testing.T) {
+func TestAppendPrefixes4(t *testing.T) {
 	// Every range is covered exactly: the prefixes are adjacent, in
 	// order, and span lo to hi.
 	for _, r := range [][2]uint32{{0, 0}, {0, ^uint32(0)}, {1, ^uint32(0) - 1}, {5, 1000}, {0xC0000201, 0xC0000206}} {
-		ps := prefixes4(r[0], r[1])
+		ps := appendPrefixes4(nil, r[0], r[1])
 		next := uint64(r[0])
 		for _, p := range ps {
 			a := p.Addr().As4()
 			start := uint64(a[0])<<24 | uint64(a[1])<<16 | uint64(a[2])<<8 | uint64(a[3])
 			if start != next || !p.IsValid() || p.Masked() != p {
-				t.Fatalf("prefixes4(%d, %d) = %v: %v does not start at %d", r[0], r[1], ps, p, next)
+				t.Fatalf("appendPrefixes4(%d, %d) = %v: %v does not start at %d", r[0], r[1], ps, p, next)
 			}
 			next = start + 1<<(32-p.Bits())
 		}
 		if next != uint64(r[1])+1 {
-			t.Errorf("prefixes4(%d, %d) = %v, ends at %d", r[0], r[1], ps, next-1)
+			t.Errorf("appendPrefixes4(%d, %d) = %v, ends at %d", r[0], r[1], ps, next-1)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -177,4 +178,43 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkReadZone measures reading a zone shaped like genrbl.py's: a
+// default value, then addresses with one CIDR in twenty.
+func BenchmarkReadZone(b *testing.B) {
+	var buf bytes.Buffer
+	buf.WriteString("$TTL 300\n:127.0.0.2:Listed in bl.test, see http://bl.test/lookup?ip=$\n")
+	const lines = 100_000
+	for i := range lines {
+		if i%20 == 0 {
+			fmt.Fprintf(&buf, "%d.%d.%d.0/24\n", 1+i%223, (i>>8)&255, i&255)
+		} else {
+			fmt.Fprintf(&buf, "%d.%d.%d.%d\n", 1+i%223, (i>>8)&255, i&255, (i*7)&255)
+		}
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		rd, err := New(bytes.NewReader(data), intel.Options{Name: "bl.test"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for {
+			_, err := rd.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != lines {
+			b.Fatalf("read %d indicators, want %d", n, lines)
+		}
+	}
+	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }

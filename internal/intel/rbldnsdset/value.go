@@ -14,10 +14,14 @@ const maxTXT = 255
 // value is an entry's A record and TXT template.
 type value struct {
 	a, txt string
+	text   string // a and txt as Indicator.Comment, once formatted
 }
 
 // comment formats v for Indicator.Comment: "127.0.0.2 text".
 func (v value) comment() string {
+	if v.text != "" {
+		return v.text
+	}
 	switch {
 	case v.a == "":
 		return v.txt
