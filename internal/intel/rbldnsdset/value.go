@@ -64,20 +64,20 @@ func parseValue(s string, def value) (value, error) {
 func parseA(s string) (string, error) {
 	parts := strings.Split(s, ".")
 	if s == "" || len(parts) > 4 {
-		return "", fmt.Errorf("A value %q: want an IPv4 address", s)
+		return "", fmt.Errorf("a value %q: want an IPv4 address", s)
 	}
 	oct := [4]int{127, 0, 0, 0}
 	zero := true
 	for i, p := range parts {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 0 || n > 255 || len(p) > 3 {
-			return "", fmt.Errorf("A value %q: want an IPv4 address", s)
+			return "", fmt.Errorf("a value %q: want an IPv4 address", s)
 		}
 		oct[4-len(parts)+i] = n
 		zero = zero && n == 0
 	}
 	if zero { // rbldnsd checks before completing with 127.0.0
-		return "", fmt.Errorf("A value %q: zero is not a result", s)
+		return "", fmt.Errorf("a value %q: zero is not a result", s)
 	}
 	return fmt.Sprintf("%d.%d.%d.%d", oct[0], oct[1], oct[2], oct[3]), nil
 }
