@@ -74,7 +74,7 @@ var colParams = [numCols]string{
 }
 
 type reader struct {
-	lr            *lineReader
+	lr            *intel.LineReader
 	feed          string
 	comma         rune
 	header        bool // a header record is still to be read
@@ -97,7 +97,7 @@ func NewReader(r io.Reader, opts intel.Options) (intel.Reader, error) {
 	if err := intel.CheckParams(opts.Params, known...); err != nil {
 		return nil, err
 	}
-	rd := &reader{lr: newLineReader(r), feed: opts.Name, comma: ',', commentPrefix: "#"}
+	rd := &reader{lr: intel.NewLineReader(r), feed: opts.Name, comma: ',', commentPrefix: "#"}
 	var errs []error
 	bad := func(key, val, want string) {
 		errs = append(errs, fmt.Errorf("param %q: %q: want %s: %w", key, val, want, proxywatch.ErrInvalid))

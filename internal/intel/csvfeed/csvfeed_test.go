@@ -152,7 +152,7 @@ func TestReader(t *testing.T) {
 		},
 		{
 			name:     "overlong line",
-			input:    strings.Repeat("x", maxLine+1) + "\n192.0.2.9\n",
+			input:    strings.Repeat("x", intel.MaxLine+1) + "\n192.0.2.9\n",
 			params:   map[string]string{"ip": "1"},
 			want:     []row{{Subject: "192.0.2.9/32", Line: 2}},
 			wantErrs: []refusal{{1, intel.ReasonTooLong}},
@@ -182,7 +182,7 @@ func TestReader(t *testing.T) {
 // TestOverlongRecord checks that a quoted cell running past the record
 // bound is refused at the line where it starts, and that reading goes on.
 func TestOverlongRecord(t *testing.T) {
-	in := "192.0.2.1,\"" + strings.Repeat("a\n", maxLine/2+1) + "\"\n192.0.2.9,ok\n"
+	in := "192.0.2.1,\"" + strings.Repeat("a\n", intel.MaxLine/2+1) + "\"\n192.0.2.9,ok\n"
 	rd, err := NewReader(strings.NewReader(in), intel.Options{Name: "t", Params: map[string]string{"ip": "1"}})
 	if err != nil {
 		t.Fatal(err)

@@ -50,12 +50,12 @@ func scanQuotes(line string, comma rune, state int) int {
 
 // record returns the text of the next record, ending in a newline, and
 // the line it starts on. text is empty for a blank or comment line. A
-// record or line beyond maxLine is returned as perr; err is final.
+// record or line beyond intel.MaxLine is returned as perr; err is final.
 func (r *reader) record() (text string, line int, perr *intel.ParseError, err error) {
 	r.rec.Reset()
 	state := fieldStart
 	for {
-		s, long, err := r.lr.next()
+		s, long, err := r.lr.Next()
 		if err != nil {
 			if r.rec.Len() > 0 && err == io.EOF {
 				// An unterminated quoted field at the end: the record ends here.
@@ -65,7 +65,7 @@ func (r *reader) record() (text string, line int, perr *intel.ParseError, err er
 			return "", 0, nil, err
 		}
 		if r.rec.Len() == 0 {
-			line = r.lr.n
+			line = r.lr.Line()
 			if long {
 				return "", line, r.tooLong(line, s), nil
 			}
@@ -73,7 +73,7 @@ func (r *reader) record() (text string, line int, perr *intel.ParseError, err er
 			if t == "" || r.commentPrefix != "" && strings.HasPrefix(t, r.commentPrefix) {
 				return "", line, nil, nil
 			}
-		} else if long || r.rec.Len()+len(s) > maxLine {
+		} else if long || r.rec.Len()+len(s) > intel.MaxLine {
 			// Skip the rest of an overlong record: its remaining lines are
 			// read as new records, and refused if they do not parse.
 			return "", line, r.tooLong(line, r.rec.String()), nil
@@ -90,5 +90,5 @@ func (r *reader) record() (text string, line int, perr *intel.ParseError, err er
 
 func (r *reader) tooLong(line int, text string) *intel.ParseError {
 	return intel.NewParseError(r.feed, line, intel.ReasonTooLong, text,
-		fmt.Errorf("record longer than %d bytes", maxLine))
+		fmt.Errorf("record longer than %d bytes", intel.MaxLine))
 }

@@ -55,7 +55,7 @@ const (
 )
 
 type reader struct {
-	lr   *lineReader
+	lr   *intel.LineReader
 	feed string
 	err  error
 }
@@ -66,7 +66,7 @@ func NewReader(r io.Reader, opts intel.Options) (intel.Reader, error) {
 	if err := intel.CheckParams(opts.Params); err != nil {
 		return nil, err
 	}
-	return &reader{lr: newLineReader(r), feed: opts.Name}, nil
+	return &reader{lr: intel.NewLineReader(r), feed: opts.Name}, nil
 }
 
 // Read returns the next indicator; see intel.Reader.
@@ -75,7 +75,7 @@ func (r *reader) Read() (proxywatch.Indicator, error) {
 		return proxywatch.Indicator{}, r.err
 	}
 	for {
-		line, long, err := r.lr.next()
+		line, long, err := r.lr.Next()
 		if err != nil {
 			if err != io.EOF {
 				err = fmt.Errorf("read %s: %w", r.feed, err)
@@ -84,8 +84,8 @@ func (r *reader) Read() (proxywatch.Indicator, error) {
 			return proxywatch.Indicator{}, err
 		}
 		if long {
-			return proxywatch.Indicator{}, intel.NewParseError(r.feed, r.lr.n, intel.ReasonTooLong, line,
-				fmt.Errorf("line longer than %d bytes", maxLine))
+			return proxywatch.Indicator{}, intel.NewParseError(r.feed, r.lr.Line(), intel.ReasonTooLong, line,
+				fmt.Errorf("line longer than %d bytes", intel.MaxLine))
 		}
 		s := strings.TrimSpace(line)
 		if s == "" || s[0] == ';' || s[0] == '#' {
@@ -101,13 +101,13 @@ func (r *reader) Read() (proxywatch.Indicator, error) {
 			ok = true
 		}
 		if err != nil {
-			return proxywatch.Indicator{}, intel.NewParseError(r.feed, r.lr.n, reason, line, err)
+			return proxywatch.Indicator{}, intel.NewParseError(r.feed, r.lr.Line(), reason, line, err)
 		}
 		if !ok {
 			continue
 		}
 		ind.Kind = proxywatch.KindOther
-		ind.Source = proxywatch.Source{Feed: r.feed, Line: r.lr.n}
+		ind.Source = proxywatch.Source{Feed: r.feed, Line: r.lr.Line()}
 		return ind, nil
 	}
 }

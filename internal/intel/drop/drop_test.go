@@ -86,7 +86,7 @@ func TestReader(t *testing.T) {
 		},
 		{
 			name:     "too long",
-			input:    strings.Repeat(" ", maxLine+1) + "192.0.2.0/24\n198.51.100.0/24\n",
+			input:    strings.Repeat(" ", intel.MaxLine+1) + "192.0.2.0/24\n198.51.100.0/24\n",
 			want:     []row{{"198.51.100.0/24", 2, TagDROP, ""}},
 			wantErrs: []refusal{{1, intel.ReasonTooLong}},
 		},

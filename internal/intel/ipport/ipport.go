@@ -95,8 +95,8 @@ type result struct {
 
 type reader struct {
 	br      *bufio.Reader
-	lr      *lineReader // text mode
-	js      *jsonStream // JSON mode, after the first byte is seen
+	lr      *intel.LineReader // text mode
+	js      *jsonStream       // JSON mode, after the first byte is seen
 	started bool
 	feed    string
 	proto   string
@@ -119,8 +119,8 @@ func NewReader(r io.Reader, opts intel.Options) (intel.Reader, error) {
 		}
 		rd.proto = p
 	}
-	rd.lr = newLineReader(r)
-	rd.br = rd.lr.br
+	rd.lr = intel.NewLineReader(r)
+	rd.br = rd.lr.Reader()
 	return rd, nil
 }
 
@@ -180,15 +180,15 @@ func firstByte(br *bufio.Reader) (byte, error) {
 // outcome. It returns io.EOF or a read error at the end.
 func (r *reader) readLine() error {
 	for {
-		line, long, err := r.lr.next()
+		line, long, err := r.lr.Next()
 		if err != nil {
 			return err
 		}
 		if long {
-			r.fail(r.lr.n, intel.ReasonTooLong, line, fmt.Errorf("line longer than %d bytes", maxLine))
+			r.fail(r.lr.Line(), intel.ReasonTooLong, line, fmt.Errorf("line longer than %d bytes", intel.MaxLine))
 			return nil
 		}
-		if r.parseLine(line, r.lr.n) {
+		if r.parseLine(line, r.lr.Line()) {
 			return nil
 		}
 	}

@@ -131,7 +131,7 @@ func TestReader(t *testing.T) {
 		},
 		{
 			name:     "too long line",
-			input:    "192.0.2.1:80 " + strings.Repeat("x", maxLine) + "\n192.0.2.2:80\n",
+			input:    "192.0.2.1:80 " + strings.Repeat("x", intel.MaxLine) + "\n192.0.2.2:80\n",
 			want:     []row{{Subject: "192.0.2.2/32", Line: 2, Port: 80}},
 			wantErrs: []refusal{{Line: 1, Reason: intel.ReasonTooLong}},
 		},

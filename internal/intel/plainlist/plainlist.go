@@ -62,7 +62,7 @@ var ipsumTags = func() [16]string {
 }()
 
 type reader struct {
-	lr      *lineReader
+	lr      *intel.LineReader
 	feed    string
 	asn     bool
 	pending []proxywatch.Indicator // further prefixes of a range
@@ -76,7 +76,7 @@ func NewReader(r io.Reader, opts intel.Options) (intel.Reader, error) {
 	if err := intel.CheckParams(opts.Params, "asn"); err != nil {
 		return nil, err
 	}
-	rd := &reader{lr: newLineReader(r), feed: opts.Name}
+	rd := &reader{lr: intel.NewLineReader(r), feed: opts.Name}
 	if v, ok := opts.Params["asn"]; ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -99,7 +99,7 @@ func (r *reader) Read() (proxywatch.Indicator, error) {
 		return proxywatch.Indicator{}, r.err
 	}
 	for {
-		line, long, err := r.lr.next()
+		line, long, err := r.lr.Next()
 		if err != nil {
 			if err != io.EOF {
 				err = fmt.Errorf("read %s: %w", r.feed, err)
@@ -108,8 +108,8 @@ func (r *reader) Read() (proxywatch.Indicator, error) {
 			return proxywatch.Indicator{}, err
 		}
 		if long {
-			return proxywatch.Indicator{}, intel.NewParseError(r.feed, r.lr.n, intel.ReasonTooLong, line,
-				fmt.Errorf("line longer than %d bytes", maxLine))
+			return proxywatch.Indicator{}, intel.NewParseError(r.feed, r.lr.Line(), intel.ReasonTooLong, line,
+				fmt.Errorf("line longer than %d bytes", intel.MaxLine))
 		}
 		ind, ok, perr := r.parse(line)
 		if perr != nil {
@@ -133,10 +133,10 @@ func (r *reader) parse(line string) (ind proxywatch.Indicator, ok bool, perr err
 	if body == "" {
 		return ind, false, nil
 	}
-	ind.Source = proxywatch.Source{Feed: r.feed, Line: r.lr.n}
+	ind.Source = proxywatch.Source{Feed: r.feed, Line: r.lr.Line()}
 	ind.Comment = comment
 	fail := func(reason string, err error) (proxywatch.Indicator, bool, error) {
-		return proxywatch.Indicator{}, false, intel.NewParseError(r.feed, r.lr.n, reason, line, err)
+		return proxywatch.Indicator{}, false, intel.NewParseError(r.feed, r.lr.Line(), reason, line, err)
 	}
 
 	tok, rest := cutSpace(body)

@@ -141,13 +141,13 @@ func TestReader(t *testing.T) {
 		},
 		{
 			name:     "too long line is skipped",
-			input:    "192.0.2.1\n" + strings.Repeat("1", maxLine+10) + "\n198.51.100.1\n",
+			input:    "192.0.2.1\n" + strings.Repeat("1", intel.MaxLine+10) + "\n198.51.100.1\n",
 			want:     []row{{Subject: "192.0.2.1/32", Line: 1}, {Subject: "198.51.100.1/32", Line: 3}},
 			wantErrs: []refusal{{2, intel.ReasonTooLong}},
 		},
 		{
 			name:     "too long last line without newline",
-			input:    "192.0.2.1\n" + strings.Repeat("x", 3*maxLine),
+			input:    "192.0.2.1\n" + strings.Repeat("x", 3*intel.MaxLine),
 			want:     []row{{Subject: "192.0.2.1/32", Line: 1}},
 			wantErrs: []refusal{{2, intel.ReasonTooLong}},
 		},

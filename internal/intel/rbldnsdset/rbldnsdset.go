@@ -88,7 +88,7 @@ var datasetNames = map[string]dataset{
 // A Reader reads an rbldnsd dataset. Besides the indicators, it keeps the
 // dataset's exclusions, TTL and timestamp for the caller.
 type Reader struct {
-	lr       *lineReader
+	lr       *intel.LineReader
 	feed     string
 	param    dataset // from the params
 	ds       dataset // in force; $DATASET changes it
@@ -111,7 +111,7 @@ func New(r io.Reader, opts intel.Options) (*Reader, error) {
 	if err := intel.CheckParams(opts.Params, "dataset"); err != nil {
 		return nil, err
 	}
-	rd := &Reader{lr: newLineReader(r), feed: opts.Name}
+	rd := &Reader{lr: intel.NewLineReader(r), feed: opts.Name}
 	if v, ok := opts.Params["dataset"]; ok {
 		ds, known := datasetNames[strings.ToLower(strings.TrimSpace(v))]
 		if !known {
@@ -160,7 +160,7 @@ func (r *Reader) Read() (proxywatch.Indicator, error) {
 		return proxywatch.Indicator{}, r.err
 	}
 	for {
-		line, long, err := r.lr.next()
+		line, long, err := r.lr.Next()
 		if err != nil {
 			if err != io.EOF {
 				err = fmt.Errorf("read %s: %w", r.feed, err)
@@ -169,8 +169,8 @@ func (r *Reader) Read() (proxywatch.Indicator, error) {
 			return proxywatch.Indicator{}, err
 		}
 		if long {
-			return proxywatch.Indicator{}, intel.NewParseError(r.feed, r.lr.n, intel.ReasonTooLong, line,
-				fmt.Errorf("line longer than %d bytes", maxLine))
+			return proxywatch.Indicator{}, intel.NewParseError(r.feed, r.lr.Line(), intel.ReasonTooLong, line,
+				fmt.Errorf("line longer than %d bytes", intel.MaxLine))
 		}
 		ind, ok, perr := r.parse(line)
 		if perr != nil {
@@ -186,7 +186,7 @@ func (r *Reader) Read() (proxywatch.Indicator, error) {
 func (r *Reader) parse(line string) (ind proxywatch.Indicator, ok bool, perr *intel.ParseError) {
 	s := strings.Trim(line, " \t")
 	fail := func(reason string, err error) (proxywatch.Indicator, bool, *intel.ParseError) {
-		return proxywatch.Indicator{}, false, intel.NewParseError(r.feed, r.lr.n, reason, line, err)
+		return proxywatch.Indicator{}, false, intel.NewParseError(r.feed, r.lr.Line(), reason, line, err)
 	}
 	switch {
 	case s == "":
@@ -222,7 +222,7 @@ func (r *Reader) parse(line string) (ind proxywatch.Indicator, ok bool, perr *in
 	}
 	if excluded { // any value is ignored, as rbldnsd does
 		r.excl = append(r.excl, ps...)
-		return proxywatch.Indicator{}, false, intel.NewExclusion(r.feed, r.lr.n, intel.ReasonExclusion, line)
+		return proxywatch.Indicator{}, false, intel.NewExclusion(r.feed, r.lr.Line(), intel.ReasonExclusion, line)
 	}
 	v := r.def
 	if rest = strings.TrimLeft(rest, " \t"); rest != "" && rest[0] != '#' && rest[0] != ';' {
@@ -231,7 +231,7 @@ func (r *Reader) parse(line string) (ind proxywatch.Indicator, ok bool, perr *in
 		}
 	}
 	ind = proxywatch.Indicator{
-		Source:  proxywatch.Source{Feed: r.feed, Section: r.section, Line: r.lr.n},
+		Source:  proxywatch.Source{Feed: r.feed, Section: r.section, Line: r.lr.Line()},
 		Comment: v.comment(),
 		Expires: r.expires,
 	}

@@ -151,7 +151,7 @@ func TestReader(t *testing.T) {
 		},
 		{
 			name:     "too long",
-			input:    "192.0.2.1 " + strings.Repeat("t", maxLine) + "\n192.0.2.2\n",
+			input:    "192.0.2.1 " + strings.Repeat("t", intel.MaxLine) + "\n192.0.2.2\n",
 			want:     []row{{Subject: "192.0.2.2/32", Line: 2}},
 			wantErrs: []refusal{{1, intel.ReasonTooLong, false}},
 		},

@@ -18,7 +18,7 @@ func (r *Reader) special(s, line string) *intel.ParseError {
 	}
 	args = strings.TrimSpace(args)
 	fail := func(reason string, err error) *intel.ParseError {
-		return intel.NewParseError(r.feed, r.lr.n, reason, line, err)
+		return intel.NewParseError(r.feed, r.lr.Line(), reason, line, err)
 	}
 	switch strings.ToUpper(name) {
 	case "TTL":
