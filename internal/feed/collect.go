@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -37,6 +38,9 @@ type Report struct {
 	Expired int `json:"expired"`
 	// Accepted is the number of indicators returned.
 	Accepted int `json:"accepted"`
+	// Carved counts prefix indicators cut by the document's own
+	// exclusions (rbldnsd "!" entries); their remaining parts are kept.
+	Carved int `json:"carved,omitempty"`
 }
 
 // A Refusal is one entry the guard refused.
@@ -252,10 +256,41 @@ func collect(r intel.Reader, f Feed, now time.Time, seed maphash.Seed, hash func
 		c.inds = append(c.inds, ind)
 		c.keys = append(c.keys, sum)
 	}
+	if ex, ok := r.(intel.Excluder); ok && len(ex.Exclusions()) > 0 {
+		c.carve(ex.Exclusions(), &h, hash)
+	}
 	c.rep.Accepted = len(c.inds)
 	slices.Sort(c.keys)
 	c.keys = slices.Compact(c.keys)
 	return c, nil
+}
+
+// carve removes the document's exclusions (rbldnsd "!" entries, which
+// apply to the whole dataset wherever they appear) from every prefix
+// indicator, splitting prefixes that are partly excluded.
+func (c *collected) carve(excl []netip.Prefix, h *maphash.Hash, hash func(*maphash.Hash, *proxywatch.Key) uint64) {
+	out := c.inds[:0:0]
+	for _, ind := range c.inds {
+		if ind.Subject.Type() != proxywatch.SubjectPrefix {
+			out = append(out, ind)
+			continue
+		}
+		parts := intel.Carve(ind.Subject.Prefix, excl)
+		if len(parts) != 1 || parts[0] != ind.Subject.Prefix {
+			c.rep.Carved++
+		}
+		for _, p := range parts {
+			part := ind
+			part.Subject = proxywatch.PrefixSubject(p)
+			out = append(out, part)
+		}
+	}
+	c.inds = out
+	c.keys = c.keys[:0]
+	for i := range c.inds {
+		key := c.inds[i].Key()
+		c.keys = append(c.keys, hash(h, &key))
+	}
 }
 
 // hashKey hashes every field of k but the feed, which is the same for the

@@ -100,3 +100,36 @@ func Refang(s string) string {
 	}
 	return s
 }
+
+// An Excluder is a Reader whose format can exclude ranges from the whole
+// document, as rbldnsd's "!" entries do. Exclusions is valid once Read has
+// returned io.EOF.
+type Excluder interface {
+	Exclusions() []netip.Prefix
+}
+
+// Carve returns p without the ranges in excl, as the fewest prefixes; p
+// itself (in a one-element slice) when nothing overlaps, and nothing when
+// p is wholly excluded.
+func Carve(p netip.Prefix, excl []netip.Prefix) []netip.Prefix {
+	overlaps := false
+	for _, e := range excl {
+		if e.Overlaps(p) {
+			overlaps = true
+			break
+		}
+	}
+	if !overlaps {
+		return []netip.Prefix{p}
+	}
+	var b netipx.IPSetBuilder
+	b.AddPrefix(p)
+	for _, e := range excl {
+		b.RemovePrefix(e)
+	}
+	set, err := b.IPSet()
+	if err != nil {
+		return nil
+	}
+	return set.Prefixes()
+}
