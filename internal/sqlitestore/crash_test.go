@@ -29,7 +29,7 @@ const crashReady = "importing"
 // crashRows is how many indicators the child writes before it says so;
 // with the child's small page cache, they have spilled into the WAL as
 // uncommitted frames by then.
-const crashRows = 60000
+const crashRows = 25000
 
 // TestCrashMidImport kills a process with SIGKILL in the middle of
 // ReplaceFeed and checks that the feed then holds exactly the previous

@@ -49,7 +49,7 @@ func (s *Store) ReplaceFeed(ctx context.Context, state store.FeedState, inds ite
 	}
 	defer s.shrinkCache()
 	return s.write(ctx, fmt.Sprintf("replace feed %q", st.Name), func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = `+s.bulkCache); err != nil {
+		if err := s.growCache(ctx, tx); err != nil {
 			return err
 		}
 		if err := upsertFeed(ctx, tx, &st); err != nil {
@@ -104,7 +104,11 @@ func (s *Store) ReplaceFeed(ctx context.Context, state store.FeedState, inds ite
 
 // DeleteFeed implements store.Store.
 func (s *Store) DeleteFeed(ctx context.Context, name string) error {
+	defer s.shrinkCache()
 	return s.write(ctx, fmt.Sprintf("delete feed %q", name), func(tx *sql.Tx) error {
+		if err := s.growCache(ctx, tx); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM feeds WHERE name = ?`, name) // cascades
 		if err != nil {
 			return err

@@ -25,7 +25,7 @@ func TestQueryPlans(t *testing.T) {
 	}
 	tests := []struct {
 		name, query, want string
-		args             []any
+		args              []any
 	}{
 		{"covering", covering, "USING INDEX indicators_key (skey=?)", args},
 		{"subject", `SELECT ` + indicatorCols + ` FROM indicators WHERE skey = ?`, "USING INDEX indicators_key (skey=?)", []any{keys[32]}},

@@ -117,11 +117,20 @@ func (s *Store) Close() error {
 // index and table pages in random order; with less cache than that, pages
 // are spilled to the WAL and read back, which made the import 1.6x slower
 // at 32 MiB (BenchmarkStore1M, 2026-11). ReplaceFeed raises the cache for
-// its transaction and gives the memory back after.
+// its transaction (and DeleteFeed, which deletes as many rows) and gives
+// the memory back after.
 const (
 	writerCacheSize = "-16384"
 	bulkCacheSize   = "-262144"
 )
+
+// growCache raises the writer's page cache for a bulk write in tx.
+func (s *Store) growCache(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = `+s.bulkCache); err != nil {
+		return fmt.Errorf("set cache size: %w", err)
+	}
+	return nil
+}
 
 // shrinkCache returns the writer's page cache to its normal size after a
 // bulk import, and its memory to the allocator.

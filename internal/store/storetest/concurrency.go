@@ -29,7 +29,7 @@ func generation(gen, n int) []proxywatch.Indicator {
 // testConcurrentReaders replaces a feed again and again while readers
 // stream it: every read must see one whole generation.
 func testConcurrentReaders(t *testing.T, s store.Store) {
-	const gens = 12
+	const gens = 6
 	size := func(gen int) int { return 300 + 200*(gen%2) }
 	mustReplace(t, s, store.FeedState{Name: "g"}, generation(0, size(0)))
 
@@ -37,7 +37,7 @@ func testConcurrentReaders(t *testing.T, s store.Store) {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
-	for r := range 4 {
+	for r := range 3 {
 		wg.Go(func() {
 			for reads := 0; ctx.Err() == nil || reads == 0; reads++ {
 				gen, n := -1, 0
@@ -90,7 +90,7 @@ func testConcurrentReaders(t *testing.T, s store.Store) {
 // testLargeFeed checks a feed bigger than any batch an implementation
 // might use.
 func testLargeFeed(t *testing.T, s store.Store) {
-	const n = 30000
+	const n = 10000
 	big := generationWide(n)
 	mustReplace(t, s, store.FeedState{Name: "big"}, big)
 	got := 0

@@ -183,7 +183,7 @@ func testReplaceFeedAtomic(t *testing.T, s store.Store) {
 	// A new set large enough that an implementation writing in batches
 	// has written some of it before the failure.
 	var next []proxywatch.Indicator
-	for i := range 5000 {
+	for i := range 2000 {
 		next = append(next, proxywatch.Indicator{
 			Subject: addr(fmt.Sprintf("198.51.%d.%d", 100+i/256%50, i%256)), Kind: proxywatch.KindOpenProxy,
 			Source: proxywatch.Source{Feed: "a", Line: i + 1}, Port: uint16(1 + i/256),
