@@ -63,8 +63,9 @@ var (
 //     busy beyond its timeout (another process holds the write lock) or
 //     closed as proxywatch.ErrUnavailable. A write that fails changes
 //     nothing and records no change.
-//   - Every successful write records exactly one [Change], with a sequence
-//     number greater than all before it, assigned in commit order.
+//   - Every successful write (every method that writes, except
+//     PruneChanges) records exactly one [Change], with a sequence number
+//     greater than all before it, assigned in commit order.
 //   - Reads never see a write in part: a feed is either wholly the old set
 //     or wholly the new one.
 //   - Results are in no particular order.
