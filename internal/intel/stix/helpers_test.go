@@ -77,7 +77,7 @@ func open(t testing.TB, path string) *Reader {
 	return rd.(*Reader)
 }
 
-// outcome is one Read result in a comparable form.
+// result is one Read result in a comparable form.
 type result struct {
 	Line    int
 	Subject string // indicator subject, or "" for an error
