@@ -261,6 +261,10 @@ func (e *Exporter) encode(t int64) []byte {
 		be.PutUint32(h[8:], e.seqData)
 		be.PutUint32(h[12:], e.cfg.SourceID)
 	}
+	// The IPFIX sequence counts every data record, options data records
+	// included, as RFC 7011 (section 3.1) says and tshark checks. nfdump
+	// 1.7.1 counts flow records only, so with sampling on it reports one
+	// "sequence error" per options record; it loses no flows over it.
 	data := uint32(len(e.pending))
 	if e.templateDue() && e.opts != nil {
 		data++

@@ -23,7 +23,6 @@ const (
 	fSrc6        = 27 // IPV6_SRC_ADDR, sourceIPv6Address
 	fDst6        = 28 // IPV6_DST_ADDR, destinationIPv6Address
 	fSampling    = 34 // SAMPLING_INTERVAL, samplingInterval
-	fSamplingAlg = 35 // SAMPLING_ALGORITHM, samplingAlgorithm
 	fDirection   = 61 // DIRECTION, flowDirection
 	fStartMs     = 152
 	fEndMs       = 153
@@ -73,7 +72,11 @@ func templateSet(version int) []byte {
 }
 
 // optionsSets returns the options template and one options data record
-// announcing random 1-in-n packet sampling for the whole exporter.
+// announcing 1-in-n packet sampling for the whole exporter: the scope (the
+// exporter) and samplingInterval (34). The algorithm (35) is left out on
+// purpose: nfdump 1.7.1 ignores the whole record, in v9 and IPFIX, when the
+// algorithm is present (checked by replaying to nfcapd: with 34 alone it
+// reports "Generic Sampler ... packet space: 99" and scales counts).
 func optionsSets(version int, sourceID, n uint32) []byte {
 	var b []byte
 	if version == 9 {
@@ -81,8 +84,8 @@ func optionsSets(version int, sourceID, n uint32) []byte {
 		b = be.AppendUint16(b, 0)
 		b = be.AppendUint16(b, TemplateOptions)
 		b = be.AppendUint16(b, 4) // scope length in bytes
-		b = be.AppendUint16(b, 8) // options length in bytes
-		for _, f := range []field{{fScopeSystem, 4}, {fSampling, 4}, {fSamplingAlg, 1}} {
+		b = be.AppendUint16(b, 4) // options length in bytes
+		for _, f := range []field{{fScopeSystem, 4}, {fSampling, 4}} {
 			b = be.AppendUint16(b, f.typ)
 			b = be.AppendUint16(b, f.length)
 		}
@@ -90,9 +93,9 @@ func optionsSets(version int, sourceID, n uint32) []byte {
 		b = be.AppendUint16(b, 3) // options template set
 		b = be.AppendUint16(b, 0)
 		b = be.AppendUint16(b, TemplateOptions)
-		b = be.AppendUint16(b, 3) // field count
+		b = be.AppendUint16(b, 2) // field count
 		b = be.AppendUint16(b, 1) // scope field count
-		for _, f := range []field{{fObsDomain, 4}, {fSampling, 4}, {fSamplingAlg, 1}} {
+		for _, f := range []field{{fObsDomain, 4}, {fSampling, 4}} {
 			b = be.AppendUint16(b, f.typ)
 			b = be.AppendUint16(b, f.length)
 		}
@@ -106,7 +109,6 @@ func optionsSets(version int, sourceID, n uint32) []byte {
 	b = be.AppendUint16(b, 0)
 	b = be.AppendUint32(b, sourceID)
 	b = be.AppendUint32(b, n)
-	b = append(b, 2) // random sampling
 	for (len(b)-start)%4 != 0 {
 		b = append(b, 0)
 	}
