@@ -8,8 +8,10 @@ import (
 )
 
 // text classifies a line without records as a header, prose or text.
-// afterHeader says the line directly follows a header.
-func (r *Reader) text(s string, afterHeader bool) {
+// run is how many headers directly precede it: a short line after two
+// headers in a row is an item of a list ("usernames:" then one name a
+// line), not a third title.
+func (r *Reader) text(s string, run int) {
 	words := strings.Fields(s)
 	last := s[len(s)-1]
 	switch {
@@ -19,16 +21,19 @@ func (r *Reader) text(s string, afterHeader bool) {
 			r.skipped["text"]++
 			return
 		}
-		r.header(name, false, false)
+		r.header(name, false, 0)
 	case isField(s) || hashNames(words):
 		// "File name: x.sh", "Name of disk:/tmp/x", "SHA-256": fields and
 		// hash labels, not sections.
 		r.skipped["text"]++
 	case last == ':' && len(words) <= 15:
-		r.header(strings.TrimSpace(strings.TrimRight(s, ":")), true, afterHeader)
+		r.header(strings.TrimSpace(strings.TrimRight(s, ":")), true, run)
+	case run >= 2 && len(words) <= 10:
+		r.headerRun = run + 1
+		r.skipped["text"]++
 	case len(words) <= 10 && len(s) <= 100 && !strings.ContainsRune(".!?,;", rune(last)) &&
 		!strings.ContainsAny(s, "{}=$<>|\\") && startsWord(s) && hasLetter(s):
-		r.header(s, true, afterHeader)
+		r.header(s, true, run)
 	case len(words) >= 5 && (strings.ContainsRune(".!?:", rune(last)) || len(words) > 10):
 		r.skipped["prose"]++
 		if !r.sawHeader && !r.sawRecord && r.docKind == proxywatch.KindUnknown {
@@ -42,13 +47,13 @@ func (r *Reader) text(s string, afterHeader bool) {
 // header starts a section. A sub-header qualifies the main section
 // instead of replacing it: one that starts with a qualifier (isSubHeader)
 // or directly follows another header.
-func (r *Reader) header(name string, maySub, afterHeader bool) {
-	r.lastHeader = true
+func (r *Reader) header(name string, maySub bool, run int) {
+	r.headerRun = run + 1
 	r.skipped["header"]++
 	r.sawHeader = true
 	name = intel.Truncate(strings.Join(strings.Fields(name), " "), 120)
 	k, tg := classify(name)
-	if maySub && (isSubHeader(name) || afterHeader) && r.main.name != "" {
+	if maySub && (isSubHeader(name) || run > 0) && r.main.name != "" {
 		if k == proxywatch.KindUnknown && !tg {
 			k, tg = r.main.kind, r.main.target
 		}

@@ -100,18 +100,18 @@ type Reader struct {
 	line  int
 	table *table
 
-	main, cur  section
-	docKind    proxywatch.Kind
-	sawHeader  bool
-	sawRecord  bool
-	open       bool   // the last non-blank line had records
-	lastHeader bool   // the last line was a header
-	notes      int    // annotation lines taken by the pending records
-	pending    []item // that line's records, open to annotations
-	ready      []item
-	skipped    map[string]int
-	eof        bool
-	err        error
+	main, cur section
+	docKind   proxywatch.Kind
+	sawHeader bool
+	sawRecord bool
+	open      bool   // the last non-blank line had records
+	headerRun int    // how many lines in a row, up to the last, were headers
+	notes     int    // annotation lines taken by the pending records
+	pending   []item // that line's records, open to annotations
+	ready     []item
+	skipped   map[string]int
+	eof       bool
+	err       error
 }
 
 type section struct {
@@ -229,8 +229,8 @@ func (r *Reader) endBlock() {
 
 // process handles one normalised line.
 func (r *Reader) process(s string) {
-	afterHeader := r.lastHeader
-	r.lastHeader = false
+	run := r.headerRun
+	r.headerRun = 0
 	if !hasAlnum(s) {
 		r.endBlock()
 		return
@@ -289,7 +289,7 @@ func (r *Reader) process(s string) {
 	}
 	r.endBlock()
 	r.ready = append(r.ready, excl...)
-	r.text(s, afterHeader)
+	r.text(s, run)
 }
 
 // pendingIndicator reports whether the pending records include an
