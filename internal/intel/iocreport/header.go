@@ -37,7 +37,7 @@ func (r *Reader) text(s string, run int) {
 	case len(words) >= 5 && (strings.ContainsRune(".!?:", rune(last)) || len(words) > 10):
 		r.skipped["prose"]++
 		if !r.sawHeader && !r.sawRecord && r.docKind == proxywatch.KindUnknown {
-			r.docKind, _ = classify(s)
+			r.docKind, _ = intel.Classify(s)
 		}
 	default:
 		r.skipped["text"]++
@@ -52,7 +52,7 @@ func (r *Reader) header(name string, maySub bool, run int) {
 	r.skipped["header"]++
 	r.sawHeader = true
 	name = intel.Truncate(strings.Join(strings.Fields(name), " "), 120)
-	k, tg := classify(name)
+	k, tg := intel.Classify(name)
 	if maySub && (isSubHeader(name) || run > 0) && r.main.name != "" {
 		if k == proxywatch.KindUnknown && !tg {
 			k, tg = r.main.kind, r.main.target

@@ -32,12 +32,12 @@ func (r *Reader) lineKind(toks []tok, first int, row bool) lineKind {
 			label = append(label, t.text)
 		}
 		label = append(label, toks[first].label)
-		if k, tg := classify(strings.Join(label, " ")); k != proxywatch.KindUnknown || tg {
+		if k, tg := intel.Classify(strings.Join(label, " ")); k != proxywatch.KindUnknown || tg {
 			lk.kind, lk.target = k, tg
 		}
 	}
 	if row {
-		if k, tg := classify(lk.comment); k != proxywatch.KindUnknown || tg {
+		if k, tg := intel.Classify(lk.comment); k != proxywatch.KindUnknown || tg {
 			lk.kind, lk.target = k, tg
 		}
 	}
@@ -131,7 +131,7 @@ func (r *Reader) annotate(s string) {
 				last = ds[0]
 			}
 		case "description", "characterization", "type", "role":
-			if k, tg := classify(value); !tg {
+			if k, tg := intel.Classify(value); !tg {
 				kind = k
 			}
 		}

@@ -214,9 +214,9 @@ func (r *Reader) positionalRow(cols []string) bool {
 	if !hasRecord(toks) && !hasRecord(targets) {
 		return false
 	}
-	if k, tg := classify(kindText); k != proxywatch.KindUnknown || tg {
+	if k, tg := intel.Classify(kindText); k != proxywatch.KindUnknown || tg {
 		lk.kind, lk.target = k, tg
-	} else if k, tg := classify(iocColumn); k != proxywatch.KindUnknown || tg {
+	} else if k, tg := intel.Classify(iocColumn); k != proxywatch.KindUnknown || tg {
 		lk.kind, lk.target = k, tg
 	}
 	lk.comment = intel.Truncate(strings.Join(notes, "; "), 200)

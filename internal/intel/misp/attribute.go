@@ -8,7 +8,6 @@ import (
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
-	"github.com/proxywatch/proxywatch/internal/intel/iocreport"
 )
 
 // attribute queues the outcome of attribute a, record n. o is its object,
@@ -190,7 +189,7 @@ func (r *Reader) base(n int, section string, evTags []string, a *attribute, o *o
 	attrTags := tagNames(a.Tag)
 	ind.Tags = append(attrTags, evTags...)
 	for _, s := range append([]string{a.Comment, objComment}, attrTags...) {
-		if k := iocreport.KindFromText(s); k != proxywatch.KindUnknown {
+		if k := intel.KindFromText(s); k != proxywatch.KindUnknown {
 			ind.Kind = k
 			break
 		}

@@ -32,7 +32,7 @@
 // LastSeen. Tag names of the attribute and of the event give Tags. The
 // category and comment (the attribute's, else its object's) give Comment.
 // The kind comes from the attribute's comment, its object's comment and
-// its tags through [iocreport.KindFromText]; MISP categories and event
+// its tags through [intel.KindFromText]; MISP categories and event
 // tags (ATT&CK techniques of the whole event) do not name a kind.
 //
 // Params: "to_ids" ("honour", the default, or "ignore") and "max_bytes".

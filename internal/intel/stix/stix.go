@@ -25,7 +25,7 @@
 // Fields: valid_from gives FirstSeen and valid_until Expires; confidence
 // (0-100) gives Confidence; labels and indicator_types give Tags; name (or
 // else description) gives Comment. The kind comes from indicator_types,
-// labels and name through [iocreport.KindFromText] ("C2 channel" gives
+// labels and name through [intel.KindFromText] ("C2 channel" gives
 // c2, "brute force" brute-force, "proxy" open-proxy, "anonymization"
 // anonymizer); "malicious-activity" names no kind and leaves KindUnknown.
 // Indicators typed "benign" are excluded ("benign"), revoked ones
@@ -53,7 +53,6 @@ import (
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
-	"github.com/proxywatch/proxywatch/internal/intel/iocreport"
 )
 
 // Reasons this format adds to intel's.
@@ -383,7 +382,7 @@ func (r *Reader) base(o *object) (proxywatch.Indicator, error) {
 		}
 	}
 	for _, s := range append(ind.Tags, o.Name) {
-		if k := iocreport.KindFromText(s); k != proxywatch.KindUnknown {
+		if k := intel.KindFromText(s); k != proxywatch.KindUnknown {
 			ind.Kind = k
 			break
 		}

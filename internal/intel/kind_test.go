@@ -1,4 +1,4 @@
-package iocreport
+package intel
 
 import (
 	"testing"
@@ -46,9 +46,9 @@ func TestClassify(t *testing.T) {
 		{"", proxywatch.KindUnknown, false},
 	}
 	for _, tc := range tests {
-		k, target := classify(tc.text)
+		k, target := Classify(tc.text)
 		if k != tc.want || target != tc.wantTarget {
-			t.Errorf("classify(%q) = %v, %v, want %v, %v", tc.text, k, target, tc.want, tc.wantTarget)
+			t.Errorf("Classify(%q) = %v, %v, want %v, %v", tc.text, k, target, tc.want, tc.wantTarget)
 		}
 		if got := KindFromText(tc.text); got != tc.want {
 			t.Errorf("KindFromText(%q) = %v, want %v", tc.text, got, tc.want)

@@ -1,4 +1,4 @@
-package iocreport
+package intel
 
 import (
 	"strings"
@@ -65,12 +65,12 @@ var rules = []rule{
 // by the keyword table above, or KindUnknown when it names none. Text that
 // names victims ("targets") also gives KindUnknown.
 func KindFromText(s string) proxywatch.Kind {
-	k, _ := classify(s)
+	k, _ := Classify(s)
 	return k
 }
 
-// classify returns the kind s names and whether it names victims.
-func classify(s string) (kind proxywatch.Kind, target bool) {
+// Classify returns the kind s names and whether it names victims.
+func Classify(s string) (kind proxywatch.Kind, target bool) {
 	words := splitWords(s)
 	if len(words) == 0 {
 		return proxywatch.KindUnknown, false
