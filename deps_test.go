@@ -56,7 +56,7 @@ var thirdParty = map[string][]string{
 	"go.yaml.in/yaml/v3":                   {"internal/config", "internal/sim/..."},
 	"golang.org/x/sync":                    {"internal/app", "internal/feed"},
 	"github.com/prometheus/client_golang":  {"internal/telemetry", "internal/feed", "internal/app", "internal/verdict", "internal/sqlitestore"},
-	"github.com/google/go-cmp":             {},
+	"github.com/google/go-cmp":             {"internal/store/storetest", "internal/itest"}, // test support only
 	"github.com/netsampler/goflow2":        {"internal/flow/netflow"},
 	"github.com/miekg/dns":                 {"internal/dnsbl"},
 	"github.com/jackc/pgx":                 {"internal/pgstore"},

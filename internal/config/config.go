@@ -43,7 +43,7 @@ func Parse(data []byte, env []string) (File, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&f); err != nil && err != io.EOF {
-			return File{}, fmt.Errorf("parse config: %w", tidyYAMLError(err))
+			return File{}, fmt.Errorf("parse config: %s", withPaths(tidyYAMLError(err).Error(), linePaths(data)))
 		}
 		var extra yaml.Node
 		if err := dec.Decode(&extra); err != io.EOF {
@@ -53,6 +53,7 @@ func Parse(data []byte, env []string) (File, error) {
 	if err := applyEnv(&f, env); err != nil {
 		return File{}, err
 	}
+	f.Resolve()
 	if err := f.Validate(); err != nil {
 		return File{}, err
 	}

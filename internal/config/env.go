@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -55,8 +56,13 @@ func collectEnv(v reflect.Value, path []string, out map[string]envField) {
 		if !sf.IsExported() {
 			continue
 		}
-		tag := strings.Split(sf.Tag.Get("yaml"), ",")[0]
+		opts := strings.Split(sf.Tag.Get("yaml"), ",")
+		tag := opts[0]
 		if tag == "-" {
+			continue
+		}
+		if slices.Contains(opts[1:], "inline") && v.Field(i).Kind() == reflect.Struct {
+			collectEnv(v.Field(i), path, out)
 			continue
 		}
 		if tag == "" {

@@ -2,9 +2,15 @@ package config
 
 import (
 	"errors"
+	"path/filepath"
 
 	"github.com/proxywatch/proxywatch/internal/allowlist"
+	"github.com/proxywatch/proxywatch/internal/enrich"
+	"github.com/proxywatch/proxywatch/internal/feed"
+	"github.com/proxywatch/proxywatch/internal/intel/formats"
+	"github.com/proxywatch/proxywatch/internal/sqlitestore"
 	"github.com/proxywatch/proxywatch/internal/telemetry"
+	"github.com/proxywatch/proxywatch/internal/verdict"
 )
 
 // File is the schema of the configuration file. Each section is a
@@ -12,9 +18,15 @@ import (
 type File struct {
 	// DataDir holds the store, the feeds' last good copies and other
 	// state. Relative paths are relative to the working directory.
-	DataDir   string           `yaml:"data_dir"`
-	Telemetry telemetry.Config `yaml:"telemetry"`
-	Allowlist allowlist.Config `yaml:"allowlist"`
+	DataDir   string             `yaml:"data_dir"`
+	Store     sqlitestore.Config `yaml:"store"`
+	Feeds     feed.Config        `yaml:"feeds"`
+	Verdict   verdict.Config     `yaml:"verdict"`
+	Allowlist allowlist.Config   `yaml:"allowlist"`
+	Enrich    enrich.Config      `yaml:"enrich"`
+	Telemetry telemetry.Config   `yaml:"telemetry"`
+
+	derivedFrom string // the DataDir the store path was derived from
 }
 
 // Default returns the configuration used with no file: data in
@@ -22,10 +34,34 @@ type File struct {
 func Default() File {
 	return File{
 		DataDir:   "./proxywatch-data",
-		Telemetry: telemetry.DefaultConfig(),
+		Store:     storeDefaults(),
+		Feeds:     feed.DefaultConfig(),
+		Verdict:   verdict.DefaultConfig(),
 		Allowlist: allowlist.DefaultConfig(),
+		Enrich:    enrich.DefaultConfig(),
+		Telemetry: telemetry.DefaultConfig(),
 	}
 }
+
+// storeDefaults returns the store defaults with the path left empty, so
+// that it follows data_dir unless set (see Resolve).
+func storeDefaults() sqlitestore.Config {
+	c := sqlitestore.DefaultConfig()
+	c.Path = ""
+	return c
+}
+
+// Resolve fills settings derived from others: the store path, when not
+// set, is data_dir/proxywatch.db. Load and Parse call it before
+// validating; a command that changes DataDir (--data) calls it again.
+func (f *File) Resolve() {
+	if f.Store.Path == "" || f.Store.Path == filepath.Join(f.prevDataDir(), sqlitestore.FileName) {
+		f.Store.Path = filepath.Join(f.DataDir, sqlitestore.FileName)
+	}
+	f.derivedFrom = f.DataDir
+}
+
+func (f *File) prevDataDir() string { return f.derivedFrom }
 
 // Validate validates every section and reports every problem, each
 // prefixed with its YAML path.
@@ -34,7 +70,11 @@ func (f File) Validate() error {
 	if f.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: must not be empty"))
 	}
-	errs = append(errs, prefixed("telemetry", f.Telemetry.Validate())...)
+	errs = append(errs, prefixed("store", f.Store.Validate())...)
+	errs = append(errs, prefixed("feeds", f.Feeds.Validate(formats.Names()))...)
+	errs = append(errs, prefixed("verdict", f.Verdict.Validate())...)
 	errs = append(errs, prefixed("allowlist", f.Allowlist.Validate())...)
+	errs = append(errs, prefixed("enrich", f.Enrich.Validate())...)
+	errs = append(errs, prefixed("telemetry", f.Telemetry.Validate())...)
 	return errors.Join(errs...)
 }

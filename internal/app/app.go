@@ -1,0 +1,171 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/proxywatch/proxywatch/internal/config"
+	"github.com/proxywatch/proxywatch/internal/enrich"
+	"github.com/proxywatch/proxywatch/internal/feed"
+	"github.com/proxywatch/proxywatch/internal/intel/formats"
+	"github.com/proxywatch/proxywatch/internal/sqlitestore"
+	"github.com/proxywatch/proxywatch/internal/store"
+	"github.com/proxywatch/proxywatch/internal/telemetry"
+	"github.com/proxywatch/proxywatch/internal/verdict"
+)
+
+// shutdownGrace bounds how long servers drain in-flight requests.
+const shutdownGrace = 10 * time.Second
+
+// App is the daemon: every component built, resources open, listeners
+// bound, ready to Run.
+type App struct {
+	cfg    config.File
+	log    *slog.Logger
+	tel    *telemetry.Telemetry
+	store  store.Store
+	enrich *enrich.Enricher
+	table  *verdict.Table
+	feeds  *feed.Scheduler
+	follow *follower
+
+	telLn   net.Listener
+	closers []func() error // in order of opening
+	procs   []proc
+}
+
+// A proc is one process of the daemon.
+type proc struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// New builds the daemon from cfg: it opens the store and the enrichment
+// databases and binds every listening address, so that a missing file or
+// an address in use fails here, before anything runs. It starts no
+// goroutine. On error everything opened so far is closed.
+func New(ctx context.Context, cfg config.File, log *slog.Logger) (a *App, err error) {
+	a = &App{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.closeResources()
+			a = nil
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	a.tel = telemetry.New(cfg.Telemetry, log.With("component", "telemetry"))
+
+	st, err := sqlitestore.Open(ctx, cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	a.store = st
+	a.closers = append(a.closers, st.Close)
+
+	en, err := enrich.Open(cfg.Enrich)
+	if err != nil {
+		return nil, fmt.Errorf("open enrichment: %w", err)
+	}
+	a.enrich = en
+	a.closers = append(a.closers, en.Close)
+
+	if a.table, err = verdict.New(cfg.Verdict); err != nil {
+		return nil, fmt.Errorf("verdict table: %w", err)
+	}
+	a.table.SetAllowlist(cfg.Allowlist.Effective())
+
+	a.follow = newFollower(a.store, a.table, cfg.Feeds, log.With("component", "follower"))
+	a.feeds, err = feed.New(cfg.Feeds, feed.Deps{
+		Logger:     log.With("component", "feed"),
+		Registerer: a.tel.Registry,
+		Formats:    formats.Readers(),
+		Sink:       storeSink{a.store},
+		DataDir:    cfg.DataDir,
+		Version:    Version,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("feeds: %w", err)
+	}
+	registerMetrics(a.tel.Registry, a.table, a.follow)
+	a.tel.AddReadiness("verdict table", a.follow.ready)
+
+	if cfg.Telemetry.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.Telemetry.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("telemetry: listen: %w", err)
+		}
+		a.telLn = ln
+		a.closers = append(a.closers, func() error {
+			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+
+	a.procs = []proc{
+		{"verdict", a.table.Run},
+		{"follower", a.follow.Run},
+		{"feeds", a.feeds.Run},
+	}
+	if a.telLn != nil {
+		a.procs = append(a.procs, proc{"telemetry", func(ctx context.Context) error {
+			return a.tel.Serve(ctx, a.telLn, shutdownGrace)
+		}})
+	}
+	return a, nil
+}
+
+// TelemetryAddr returns the bound telemetry address, or nil when disabled.
+func (a *App) TelemetryAddr() net.Addr {
+	if a.telLn == nil {
+		return nil
+	}
+	return a.telLn.Addr()
+}
+
+// Table returns the live verdict table.
+func (a *App) Table() *verdict.Table { return a.table }
+
+// Run runs every process until ctx is done or one fails, then closes the
+// resources in reverse order of opening. A process that returns while ctx
+// is live is a failure ("exited unexpectedly") and stops the daemon.
+func (a *App) Run(ctx context.Context) error {
+	defer a.closeResources()
+	if err := a.follow.load(ctx); err != nil {
+		return err
+	}
+	a.log.Info("verdict table loaded", slog.Int("indicators", a.table.Stats().Indicators))
+	g, ctx := errgroup.WithContext(ctx)
+	for _, p := range a.procs {
+		g.Go(func() error {
+			err := p.run(ctx)
+			switch {
+			case err != nil:
+				return fmt.Errorf("%s: %w", p.name, err)
+			case ctx.Err() == nil:
+				return fmt.Errorf("%s: exited unexpectedly", p.name)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func (a *App) closeResources() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			a.log.Error("close", slog.Any("err", err))
+		}
+	}
+	a.closers = nil
+}
