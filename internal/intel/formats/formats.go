@@ -10,9 +10,11 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
 	"github.com/proxywatch/proxywatch/internal/intel/csvfeed"
 	"github.com/proxywatch/proxywatch/internal/intel/drop"
@@ -58,7 +60,11 @@ const SniffLen = 64 << 10
 //     document with "Event" or "Attribute" is misp; JSON lines with "asn"
 //     and "rir" are drop (Spamhaus ASN-DROP); an array of objects with
 //     "exit_ip" or "protocol" and "port" is ipport (proxies.json).
-//   - Text with defanged indicators ("[.]", "hxxp") is iocreport.
+//   - Spamhaus's own file names (drop.txt, edrop.txt, drop_ipv6.txt ...)
+//     are drop.
+//   - Text with defanged indicators ("[.]", "hxxp") is iocreport, and so is
+//     text with a header line naming a kind other than open proxy ("C2
+//     IP:port"), which a list reader would not see.
 //   - Spamhaus DROP text ("; SBL" comments) is drop.
 //   - rbldnsd datasets ($TTL, $TIMESTAMP, ":" default-value lines) are
 //     rbldnsd.
@@ -81,7 +87,10 @@ func Detect(name string, head []byte) (string, error) {
 	if strings.Contains(text, "[.]") || strings.Contains(strings.ToLower(text), "hxxp") {
 		return "iocreport", nil
 	}
-	var data, plain, ipp, drops, rbl int
+	if isDropName(name) {
+		return "drop", nil
+	}
+	var data, plain, ipp, drops, rbl, headers int
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -110,7 +119,16 @@ func Detect(name string, head []byte) (string, error) {
 			ipp++
 		case isAddrish(first):
 			plain++
+		default:
+			// A header such as "C2 IP:port" gives the entries under it a
+			// kind that a list reader would not see.
+			if k := intel.KindFromText(line); k != proxywatch.KindUnknown && k != proxywatch.KindOpenProxy {
+				headers++
+			}
 		}
+	}
+	if headers > 0 {
+		return "iocreport", nil
 	}
 	switch {
 	case drops > 0 && drops*2 >= data:
@@ -123,6 +141,15 @@ func Detect(name string, head []byte) (string, error) {
 		return "plain", nil
 	}
 	return "iocreport", nil
+}
+
+// isDropName reports whether name is one of Spamhaus's DROP file names.
+func isDropName(name string) bool {
+	switch strings.ToLower(filepath.Base(name)) {
+	case "drop.txt", "edrop.txt", "drop_ipv6.txt", "dropv6.txt", "drop_v6.txt", "drop.json", "drop_v4.json", "drop_v6.json", "asndrop.json", "asn_drop.json":
+		return true
+	}
+	return false
 }
 
 func detectJSON(name string, b []byte) (string, error) {
