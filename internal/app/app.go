@@ -51,12 +51,11 @@ type proc struct {
 // databases and binds every listening address, so that a missing file or
 // an address in use fails here, before anything runs. It starts no
 // goroutine. On error everything opened so far is closed.
-func New(ctx context.Context, cfg config.File, log *slog.Logger) (a *App, err error) {
-	a = &App{cfg: cfg, log: log}
+func New(ctx context.Context, cfg config.File, log *slog.Logger) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
 			a.closeResources()
-			a = nil
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
