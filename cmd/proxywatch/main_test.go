@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCmd runs the command line in-process and returns its exit code and
+// output.
+func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, environ: []string{"PROXYWATCH_TELEMETRY_LOG_LEVEL=error"}}
+	code := run(context.Background(), e, args)
+	return code, out.String(), errb.String()
+}
+
+func TestHelp(t *testing.T) {
+	for _, c := range commands() {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := runCmd(t, "", c.name, "--help")
+			if code != exitOK || !strings.Contains(stderr, "usage: proxywatch "+c.name) {
+				t.Errorf("%s --help = %d, %q; want 0 and a usage line", c.name, code, stderr)
+			}
+		})
+	}
+	if code, out, _ := runCmd(t, "", "help"); code != exitOK || !strings.Contains(out, "commands:") {
+		t.Errorf("help = %d, %q", code, out)
+	}
+	if code, _, stderr := runCmd(t, "", "frobnicate"); code != exitError || !strings.Contains(stderr, "unknown command") {
+		t.Errorf("unknown command = %d, %q", code, stderr)
+	}
+	if code, _, _ := runCmd(t, "", "check", "--no-such-flag"); code != exitError {
+		t.Errorf("bad flag = %d, want %d", code, exitError)
+	}
+}
+
+func TestImportAndCheck(t *testing.T) {
+	data := t.TempDir()
+	feed := filepath.Join(t.TempDir(), "socks.txt")
+	os.WriteFile(feed, []byte("C2s used by the 5socks/anyproxy networks:\n\n203.0.113[.]42\n"), 0o644)
+	nets := filepath.Join(t.TempDir(), "level1.netset")
+	os.WriteFile(nets, []byte("# private space, as firehol_level1 lists it\n10.0.0.0/8\n198.51.100.0/24\n"), 0o644)
+
+	code, out, stderr := runCmd(t, "", "import", "--data", data, feed, nets)
+	if code != exitOK || !strings.Contains(out, "1 accepted") || !strings.Contains(out, "2 accepted") {
+		t.Fatalf("import = %d\n%s%s", code, out, stderr)
+	}
+
+	code, out, _ = runCmd(t, "", "check", "--data", data, "203.0.113.42")
+	if code != exitOK || !strings.Contains(out, "LISTED as c2") || !strings.Contains(out, "socks.txt:3 (C2s used by the 5socks/anyproxy networks)") {
+		t.Errorf("check listed = %d\n%s", code, out)
+	}
+	code, out, _ = runCmd(t, "", "check", "--data", data, "10.1.2.3")
+	if code != exitNegative || !strings.Contains(out, "allowlisted") {
+		t.Errorf("check allowlisted = %d\n%s", code, out)
+	}
+	code, out, _ = runCmd(t, "", "check", "--data", data, "192.0.2.1")
+	if code != exitNegative || !strings.Contains(out, "not listed") {
+		t.Errorf("check unlisted = %d\n%s", code, out)
+	}
+	code, _, stderr = runCmd(t, "", "check", "--data", data, "not-an-address!")
+	if code != exitError || stderr == "" {
+		t.Errorf("check garbage = %d, %q", code, stderr)
+	}
+
+	// Addresses on stdin, JSON out: one object per address.
+	code, out, _ = runCmd(t, "10.1.2.3\n198.51.100.20\n", "check", "--data", data, "--json")
+	if code != exitOK {
+		t.Errorf("check --json = %d", code)
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	var got []map[string]any
+	for dec.More() {
+		var v map[string]any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	if len(got) != 2 || got[0]["allowlisted"] != true || got[1]["listed"] != true {
+		t.Errorf("check --json = %v", got)
+	}
+
+	code, out, _ = runCmd(t, "", "feeds", "list", "--data", data)
+	if code != exitOK || !strings.Contains(out, "socks.txt") || !strings.Contains(out, "level1.netset") {
+		t.Errorf("feeds list = %d\n%s", code, out)
+	}
+}
+
+func TestImportErrors(t *testing.T) {
+	data := t.TempDir()
+	code, _, stderr := runCmd(t, "", "import", "--data", data, filepath.Join(data, "missing.txt"))
+	if code != exitError || !strings.Contains(stderr, "missing.txt") {
+		t.Errorf("import missing = %d, %q", code, stderr)
+	}
+	code, _, stderr = runCmd(t, "", "import", "--data", data, "--format", "nosuch", "x")
+	if code != exitError || stderr == "" {
+		t.Errorf("import bad format = %d, %q", code, stderr)
+	}
+}
+
+func TestConfigCommand(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("telemetry:\n  log_format: xml\n  listn: x\n"), 0o644)
+	code, _, stderr := runCmd(t, "", "config", "check", "--config", bad)
+	if code != exitError || !strings.Contains(stderr, "listn") {
+		t.Errorf("config check bad = %d, %q", code, stderr)
+	}
+	code, out, _ := runCmd(t, "", "config", "check")
+	if code != exitOK || !strings.Contains(out, "built-in defaults: ok") {
+		t.Errorf("config check defaults = %d, %q", code, out)
+	}
+	code, out, _ = runCmd(t, "", "config", "dump")
+	if code != exitOK || !strings.Contains(out, "data_dir: ./proxywatch-data") || !strings.Contains(out, "listen: 127.0.0.1:9410") {
+		t.Errorf("config dump = %d\n%s", code, out)
+	}
+	if code, _, _ := runCmd(t, "", "config", "explain"); code != exitError {
+		t.Errorf("config explain = %d, want %d", code, exitError)
+	}
+}
