@@ -77,10 +77,10 @@ type RoleScore struct {
 	TP          int             `json:"tp"`
 	FP          int             `json:"fp"`
 	FN          int             `json:"fn"`
-	FPBad       int             `json:"fp_bad"`        // false positives that are bad hosts: another role, or this one at another time
-	FPLookalike int             `json:"fp_lookalike"`  // false positives that are benign look-alikes
-	Precision   *float64        `json:"precision"`     // null when nothing was flagged
-	Recall      *float64        `json:"recall"`        // null when the truth has no such address
+	FPBad       int             `json:"fp_bad"`       // false positives that are bad hosts: another role, or this one at another time
+	FPLookalike int             `json:"fp_lookalike"` // false positives that are benign look-alikes
+	Precision   *float64        `json:"precision"`    // null when nothing was flagged
+	Recall      *float64        `json:"recall"`       // null when the truth has no such address
 	F1          *float64        `json:"f1"`
 	Delay       *Delay          `json:"delay,omitempty"`
 	Missed      []netip.Addr    `json:"missed,omitempty"` // a sample of false negatives

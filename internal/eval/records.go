@@ -164,7 +164,6 @@ func window(start, end, at time.Time) [2]time.Time {
 	return [2]time.Time{start, end}
 }
 
-
 func (rep *Report) add(x *index, s proxywatch.Subject, role proxywatch.Role, w [2]time.Time, at time.Time, opts Options) {
 	rep.Subjects++
 	if role == "" || s.Type() != proxywatch.SubjectPrefix {
