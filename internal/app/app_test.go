@@ -14,6 +14,7 @@ import (
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/config"
+	"github.com/proxywatch/proxywatch/internal/itest"
 	"github.com/proxywatch/proxywatch/internal/verdict"
 )
 
@@ -198,5 +199,33 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("%s: not within %v", what, d)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCheckMatchesASNThroughEnrichment imports an ASN list and checks that
+// an address in that AS is listed through the MaxMind test database.
+func TestCheckMatchesASNThroughEnrichment(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Enrich.ASN = itest.Data(t, "mmdb/maxmind/test-data/GeoLite2-ASN-Test.mmdb")
+	ctx := context.Background()
+	l, err := OpenLocal(ctx, cfg, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	// AS1221 holds 1.128.0.0/11 in the test database (source-data JSON).
+	path := writeFile(t, t.TempDir(), "asn.txt", "AS1221 # Telstra, as a datacenter list would name it\n")
+	if _, err := l.Import(ctx, path, ImportOptions{}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := l.Check(ctx, []netip.Addr{netip.MustParseAddr("1.128.0.1"), netip.MustParseAddr("1.0.0.1")}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !vs[0].Listed || len(vs[0].Evidence) != 1 || vs[0].Evidence[0].Via != "asn" || vs[0].Enrichment == nil || vs[0].Enrichment.ASN != 1221 {
+		t.Errorf("Check(1.128.0.1) = %+v, want listed through AS1221", vs[0])
+	}
+	if vs[1].Listed || vs[1].Enrichment == nil || vs[1].Enrichment.ASN != 15169 {
+		t.Errorf("Check(1.0.0.1) = %+v, want unlisted in AS15169", vs[1])
 	}
 }

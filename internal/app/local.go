@@ -71,16 +71,15 @@ func (l *Local) Store() store.Store { return l.store }
 // indicator that covers it (directly or through its ASN), and what
 // enrichment knows of it.
 type Verdict struct {
-	Addr        netip.Addr     `json:"addr"`
-	Listed      bool           `json:"listed"`
-	Allowlisted bool           `json:"allowlisted"`
-	Kind        string         `json:"kind,omitempty"`       // the highest-priority kind that reaches the minimum confidence
-	Confidence  uint8          `json:"confidence,omitempty"` // the highest confidence among the hits
-	Evidence    []Evidence     `json:"evidence"`
-	Enrichment  *enrich.Info   `json:"enrichment,omitempty"`
-	StaleFeeds  []string       `json:"stale_feeds,omitempty"` // feeds whose entries were ignored as too old
-	Error       string         `json:"error,omitempty"`
-	ByASN       []proxywatch.Subject `json:"-"`
+	Addr        netip.Addr   `json:"addr"`
+	Listed      bool         `json:"listed"`
+	Allowlisted bool         `json:"allowlisted"`
+	Kind        string       `json:"kind,omitempty"`       // the highest-priority kind that reaches the minimum confidence
+	Confidence  uint8        `json:"confidence,omitempty"` // the highest confidence among the hits
+	Evidence    []Evidence   `json:"evidence"`
+	Enrichment  *enrich.Info `json:"enrichment,omitempty"`
+	StaleFeeds  []string     `json:"stale_feeds,omitempty"` // feeds whose entries were ignored as too old
+	Error       string       `json:"error,omitempty"`
 }
 
 // Evidence is one indicator behind a verdict.
