@@ -31,9 +31,11 @@ var lastNames = []string{"meyer", "schmidt", "garcia", "rossi", "dubois", "novak
 	"jansen", "nielsen", "petrov", "yilmaz", "tanaka", "kim", "nguyen", "smith", "brown", "wagner", "weber",
 	"fischer", "horvat", "popescu", "ivanova", "costa", "martin", "bauer", "koch", "richter", "klein"}
 
-// userName returns a plausible user name for the generator's next account.
+// userName returns a plausible user name not in taken, and adds it there.
+// The plain forms run out after a few thousand names; then a number is
+// appended, which never runs out.
 func userName(r *rng, taken map[string]bool) string {
-	for {
+	for try := 0; ; try++ {
 		f, l := firstNames[r.intn(len(firstNames))], lastNames[r.intn(len(lastNames))]
 		var s string
 		switch r.intn(4) {
@@ -45,6 +47,9 @@ func userName(r *rng, taken map[string]bool) string {
 			s = fmt.Sprintf("%s%d", f, 10+r.intn(90))
 		default:
 			s = f + "_" + l
+		}
+		if try >= 8 {
+			s = fmt.Sprintf("%s%d", s, 100+r.intn(9900))
 		}
 		if !taken[s] {
 			taken[s] = true
