@@ -159,15 +159,11 @@ func (a *campaign) build(e *engine) {
 		}
 	}
 	for _, b := range active[:nIn] {
-		tr := w.track(b.h.name, proxywatch.RoleCampaign, true, classNames[b.h.cls])
-		tr.h.Campaign = a.id
-		add(b, netip.Addr{}, tr)
+		add(b, netip.Addr{}, w.campaignTrack(b.h.name, proxywatch.RoleCampaign, true, classNames[b.h.cls], a.id))
 	}
 	for i := 0; i < nOut; i++ {
 		exit := w.freshOutside(r, []netType{netResidential, netResidential, netMobile}[r.intn(3)])
-		tr := w.track(fmt.Sprintf("exit-%s-%04d", a.id, i+1), proxywatch.RoleCampaign, false, "proxy-exit")
-		tr.h.Campaign = a.id
-		add(nil, exit, tr)
+		add(nil, exit, w.campaignTrack(fmt.Sprintf("exit-%s-%04d", a.id, i+1), proxywatch.RoleCampaign, false, "proxy-exit", a.id))
 	}
 	slices.SortStableFunc(a.plan, func(x, y attempt) int {
 		switch {
@@ -221,8 +217,8 @@ func (a *campaign) try(e *engine, at *attempt) {
 			return
 		}
 		src = at.b.h.addr
-		start, sport := relayPair(e, r, at.b, a.attackers[r.intn(len(a.attackers))], dst, dport, svc,
-			int64(r.lognormal(3e6, 0.5)), uint64(r.lognormal(2500, 0.3)), uint64(r.lognormal(9000, 0.3)), false, lAttack)
+		start, sport := relayVia(e, r, at.b, a.attackers[r.intn(len(a.attackers))], dst, dport, svc,
+			int64(r.lognormal(3e6, 0.5)), uint64(r.lognormal(2500, 0.3)), uint64(r.lognormal(9000, 0.3)), lAttack)
 		t, port = start, sport
 	}
 	user := a.accounts[a.acct%len(a.accounts)]

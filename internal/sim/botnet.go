@@ -18,6 +18,7 @@ type bot struct {
 	port           uint16
 	perDay         float64 // relayed sessions a day
 	bc             int     // backconnect server (nsocks)
+	tun            *tunnel // the nsocks tunnel
 	trBot, trRelay *track
 	trExposed      *track
 	trBC           *track
@@ -91,7 +92,8 @@ func (w *world) infect(e *engine) {
 			b.trBC = w.track(h.name, proxywatch.RoleBackconnectBot, true, cls)
 			b.trBC.port(bn.Backconnect.Port)
 			tr := newRNG(w.seed, streamID("tunnel", i))
-			e.add(newBotTunnel(w, b, tr), b.infect+r.span(usSecond, 10*usMinute))
+			b.tun = newBotTunnel(w, b, tr)
+			e.add(b.tun, b.infect+r.span(usSecond, 10*usMinute))
 		}
 	}
 }
@@ -193,6 +195,29 @@ func relayPair(e *engine, r *rng, b *bot, customer, dst netip.Addr, dport uint16
 	b.trRelay.touch(b.h.addr, t0)
 	b.trExposed.touch(b.h.addr, t0)
 	return t0 + delay, out.OrigPort
+}
+
+// relayVia relays one session through b: through its listening port
+// (5socks) or through its backconnect tunnel (nsocks), where only the
+// bot's outbound leg shows and the bytes ride in the tunnel. It returns
+// the outbound leg's start and source port.
+func relayVia(e *engine, r *rng, b *bot, customer, dst netip.Addr, dport uint16, svc string,
+	dur int64, ob, rb uint64, lbl label) (int64, uint16) {
+	if b.trRelay != nil {
+		return relayPair(e, r, b, customer, dst, dport, svc, dur, ob, rb, false, lbl)
+	}
+	delay := r.span(int64(e.w.sc.Botnet.Relay.Delay[0]/1000), int64(e.w.sc.Botnet.Relay.Delay[1]/1000))
+	var out conn
+	tcpSF(&out, r, e.now+delay, b.h.addr, ephemeral(r), dst, dport, dur, ob, rb, svc)
+	out.label, out.srcRole = lbl, proxywatch.RoleBackconnectBot
+	e.emit(&out, toAll)
+	if b.tun != nil && b.tun.open {
+		b.tun.add(e.now, e.now+delay+dur, rb+40, ob+40, rb/1400+3, ob/1400+3)
+	}
+	if b.trBC != nil {
+		b.trBC.touch(b.h.addr, e.now)
+	}
+	return e.now + delay, out.OrigPort
 }
 
 func lblIn(l label) label {

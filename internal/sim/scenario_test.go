@@ -169,3 +169,28 @@ func TestSized(t *testing.T) {
 		t.Errorf("small 5socks does not validate: %v", err)
 	}
 }
+
+func FuzzParseScenario(f *testing.F) {
+	for _, in := range Scenarios() {
+		b, _ := BuiltinYAML(in.Name)
+		f.Add(b)
+	}
+	f.Add([]byte("name: x\nbotnet: {relay: {delay: [1s, 2s, 3s]}}\n"))
+	f.Add([]byte("name: x\nlogins:\n  campaigns:\n    - {service: web}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sc, err := ParseScenario("fuzz.yaml", b)
+		if err != nil {
+			return
+		}
+		if err := sc.Validate(); err != nil {
+			t.Fatalf("ParseScenario accepted an invalid scenario: %v", err)
+		}
+		again, err := ParseScenario("fuzz.yaml", b)
+		if err != nil || !cmp.Equal(sc, again) {
+			t.Fatalf("ParseScenario is not repeatable: %v", err)
+		}
+		if _, err := sc.Sized(SizeSmall); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

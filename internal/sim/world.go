@@ -115,17 +115,24 @@ type world struct {
 }
 
 type trackKey struct {
-	id   string
-	role proxywatch.Role
+	id       string
+	role     proxywatch.Role
+	campaign string
 }
 
 // track returns the truth track for (id, role), creating it.
 func (w *world) track(id string, role proxywatch.Role, inside bool, class string) *track {
-	k := trackKey{id, role}
+	return w.campaignTrack(id, role, inside, class, "")
+}
+
+// campaignTrack returns the truth track for (id, role) in one campaign: a
+// bot that takes part in two campaigns has an entry for each.
+func (w *world) campaignTrack(id string, role proxywatch.Role, inside bool, class, campaign string) *track {
+	k := trackKey{id, role, campaign}
 	if tr := w.byKey[k]; tr != nil {
 		return tr
 	}
-	tr := &track{h: truth.Host{ID: id, Role: role, Inside: inside, Class: class}}
+	tr := &track{h: truth.Host{ID: id, Role: role, Inside: inside, Class: class, Campaign: campaign}}
 	w.byKey[k] = tr
 	w.tracks = append(w.tracks, tr)
 	return tr
