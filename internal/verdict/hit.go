@@ -8,14 +8,19 @@ import (
 )
 
 // A Hit is one indicator that covers a looked-up address. It is 16 bytes: a
-// pointer to an immutable record held by the table, and whether the looked-up
-// address is allowlisted. A Hit stays valid after the table changes (it then
-// describes the indicator as it was when looked up). The zero Hit is
-// invalid.
+// pointer to an immutable record held by the table, a copy of the kind and
+// confidence (so that [Summarize] need not read the record), and whether
+// the looked-up address is allowlisted. A Hit stays valid after the table
+// changes; it then describes the indicator as it was when looked up. The
+// zero Hit is invalid.
 type Hit struct {
 	r     *rec
+	kind  proxywatch.Kind
+	conf  uint8
 	allow bool
 }
+
+func hitOf(r *rec) Hit { return Hit{r: r, kind: r.kind, conf: r.conf} }
 
 // Valid reports whether h refers to an indicator.
 func (h Hit) Valid() bool { return h.r != nil }
@@ -24,10 +29,10 @@ func (h Hit) Valid() bool { return h.r != nil }
 func (h Hit) Prefix() netip.Prefix { return h.r.prefix() }
 
 // Kind returns the indicator's kind.
-func (h Hit) Kind() proxywatch.Kind { return h.r.kind }
+func (h Hit) Kind() proxywatch.Kind { return h.kind }
 
 // Confidence returns the indicator's confidence, 0 to 100.
-func (h Hit) Confidence() uint8 { return h.r.conf }
+func (h Hit) Confidence() uint8 { return h.conf }
 
 // Feed returns the name of the feed the indicator belongs to.
 func (h Hit) Feed() string { return h.r.meta.feed }

@@ -100,7 +100,7 @@ func (s *snapshot) overlayHits(addr netip.Addr, now int64, start int, dst []Hit)
 		}
 		for i := range oe.recs {
 			if r := &oe.recs[i]; r.exp > now {
-				dst = append(dst, Hit{r: r})
+				dst = append(dst, hitOf(r))
 			}
 		}
 	}

@@ -37,8 +37,8 @@ type Summary struct {
 // Summarize combines hits, as returned by [Table.Lookup] for one address,
 // for an interface whose minimum confidence is minConf:
 //
-//   - per kind, the hit with the highest confidence wins (on a tie, the one
-//     that expires last, then the first in hits);
+//   - per kind, the hit with the highest confidence wins (on a tie, the
+//     first in hits: Lookup returns the most specific prefix first);
 //   - the address qualifies when some hit has at least minConf;
 //   - it is listed when it qualifies and is not allowlisted.
 //
@@ -53,20 +53,20 @@ func Summarize(hits []Hit, minConf uint8) Summary {
 		if h.allow {
 			s.Allowlisted = true
 		}
-		i := slot(h.r.kind)
-		if b := s.best[i]; !b.Valid() || better(h.r, b.r) {
+		i := slot(h.kind)
+		if b := s.best[i]; !b.Valid() || h.conf > b.conf {
 			s.best[i] = h
 		}
-		if !s.Top.Valid() || better(h.r, s.Top.r) {
+		if !s.Top.Valid() || h.conf > s.Top.conf {
 			s.Top = h
 		}
-		s.MaxConfidence = max(s.MaxConfidence, h.r.conf)
+		s.MaxConfidence = max(s.MaxConfidence, h.conf)
 	}
 	s.Qualified = s.Hits > 0 && s.MaxConfidence >= minConf
 	s.Listed = s.Qualified && !s.Allowlisted
 	if s.Qualified {
 		for _, k := range priority {
-			if b := s.best[k]; b.Valid() && b.r.conf >= minConf {
+			if b := s.best[k]; b.Valid() && b.conf >= minConf {
 				s.Top = b
 				break
 			}
@@ -90,13 +90,6 @@ func (s *Summary) AppendBest(dst []Hit) []Hit {
 		}
 	}
 	return dst
-}
-
-func better(a, b *rec) bool {
-	if a.conf != b.conf {
-		return a.conf > b.conf
-	}
-	return a.exp > b.exp
 }
 
 func slot(k proxywatch.Kind) int {

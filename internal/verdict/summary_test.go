@@ -17,14 +17,16 @@ func TestKindSlots(t *testing.T) {
 
 func TestSummarize(t *testing.T) {
 	mk := func(kind proxywatch.Kind, conf uint8, allow bool) Hit {
-		return Hit{r: &rec{kind: kind, conf: conf, exp: never, meta: &meta{}}, allow: allow}
+		h := hitOf(&rec{kind: kind, conf: conf, exp: never, meta: &meta{}})
+		h.allow = allow
+		return h
 	}
 	c2lo := mk(proxywatch.KindC2, 40, false)
 	c2hi := mk(proxywatch.KindC2, 70, false)
 	proxy := mk(proxywatch.KindOpenProxy, 90, false)
 	other := mk(proxywatch.KindOther, 30, false)
 	priv := mk(proxywatch.KindOther, 70, true)
-	soon := Hit{r: &rec{kind: proxywatch.KindC2, conf: 70, exp: time.Now().UnixNano(), meta: &meta{}}}
+	soon := hitOf(&rec{kind: proxywatch.KindC2, conf: 70, exp: time.Now().UnixNano(), meta: &meta{}})
 
 	tests := []struct {
 		name                           string
@@ -43,8 +45,8 @@ func TestSummarize(t *testing.T) {
 			listed: true, qualified: true, maxConf: 90, top: c2hi, bestC2: c2hi},
 		{name: "unqualified kind does not decide", hits: []Hit{c2lo, proxy}, min: 50,
 			listed: true, qualified: true, maxConf: 90, top: proxy, bestC2: c2lo},
-		{name: "tie broken by later expiry", hits: []Hit{soon, c2hi}, min: 50,
-			listed: true, qualified: true, maxConf: 70, top: c2hi, bestC2: c2hi},
+		{name: "tie goes to the first", hits: []Hit{soon, c2hi}, min: 50,
+			listed: true, qualified: true, maxConf: 70, top: soon, bestC2: soon},
 		{name: "allowlisted is never listed", hits: []Hit{priv}, min: 50,
 			allowlisted: true, qualified: true, maxConf: 70, top: priv},
 		{name: "minimum of 100", hits: []Hit{proxy}, min: 100, maxConf: 90, top: proxy},
@@ -70,11 +72,11 @@ func TestSummarize(t *testing.T) {
 
 func TestAppendBest(t *testing.T) {
 	hits := []Hit{
-		{r: &rec{kind: proxywatch.KindOther, conf: 10, meta: &meta{}}},
-		{r: &rec{kind: proxywatch.KindOpenProxy, conf: 20, meta: &meta{}}},
-		{r: &rec{kind: proxywatch.KindUnknown, conf: 20, meta: &meta{}}},
-		{r: &rec{kind: proxywatch.KindC2, conf: 30, meta: &meta{}}},
-		{r: &rec{kind: proxywatch.KindOpenProxy, conf: 50, meta: &meta{}}},
+		hitOf(&rec{kind: proxywatch.KindOther, conf: 10, meta: &meta{}}),
+		hitOf(&rec{kind: proxywatch.KindOpenProxy, conf: 20, meta: &meta{}}),
+		hitOf(&rec{kind: proxywatch.KindUnknown, conf: 20, meta: &meta{}}),
+		hitOf(&rec{kind: proxywatch.KindC2, conf: 30, meta: &meta{}}),
+		hitOf(&rec{kind: proxywatch.KindOpenProxy, conf: 50, meta: &meta{}}),
 	}
 	s := Summarize(hits, 50)
 	var got []proxywatch.Kind

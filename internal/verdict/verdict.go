@@ -125,15 +125,23 @@ func (t *Table) lookup(addr netip.Addr, now int64, dst []Hit) []Hit {
 	addr = addr.Unmap()
 	start := len(dst)
 	b := s.base
-	if i, ok := b.trie.Lookup(addr); ok {
-		for i >= 0 {
-			e := b.ents[i]
-			for j := e.off; j < e.off+e.n; j++ {
-				if r := &b.recs[j]; r.exp > now {
-					dst = append(dst, Hit{r: r})
+	if e, ok := b.trie.Lookup(addr); ok {
+		if !e.many {
+			// The common case, answered from the entry alone.
+			if e.exp > now {
+				dst = append(dst, Hit{r: &b.recs[e.i], kind: e.kind, conf: e.conf})
+			}
+		} else {
+			for l := b.links[e.i]; ; l = b.links[l.up] {
+				for j := l.off; j < l.off+l.n; j++ {
+					if r := &b.recs[j]; r.exp > now {
+						dst = append(dst, hitOf(r))
+					}
+				}
+				if l.up < 0 {
+					break
 				}
 			}
-			i = e.up
 		}
 	}
 	if s.ov != nil {
@@ -200,13 +208,14 @@ func (t *Table) ReplaceFeedSeq(feed string, seq iter.Seq[proxywatch.Indicator]) 
 	t.rebuild.Lock()
 	defer t.rebuild.Unlock()
 	var in interner
-	var recs []rec
+	var c collector
 	for ind := range seq {
 		if r, ok := in.makeRec(feed, &ind); ok {
-			recs = append(recs, r)
+			c.add(r)
 		}
 	}
-	recs = sortFeed(recs)
+	recs := c.sorted()
+	c = collector{}
 	t.rebuildLocked(feed, true, recs)
 	return len(recs)
 }
@@ -313,7 +322,7 @@ type Stats struct {
 // Stats returns the table's current statistics.
 func (t *Table) Stats() Stats {
 	s := t.cur.Load()
-	st := Stats{Prefixes: len(s.base.ents), Pending: s.pending, Feeds: make(map[string]int, len(s.base.feeds))}
+	st := Stats{Prefixes: s.base.trie.Size(), Pending: s.pending, Feeds: make(map[string]int, len(s.base.feeds))}
 	for f, n := range s.base.feeds {
 		st.Feeds[f] = n
 	}
