@@ -10,17 +10,17 @@ import (
 // RFC 3849), so no default allowlist hides it and no real network is
 // named. The package documentation lays it out for people.
 var (
-	inside4     = netip.MustParsePrefix("198.18.0.0/16")
-	dhcpPool    = netip.MustParsePrefix("198.18.0.0/17")   // subscriber lines
-	cgnatPool   = netip.MustParsePrefix("198.18.128.0/20") // carrier-grade NAT public side
-	serverPool  = netip.MustParsePrefix("198.18.200.0/22") // hosted servers
-	infraPrefix = netip.MustParsePrefix("198.18.255.0/24") // exporter and collector
-	inside6     = netip.MustParsePrefix("2001:db8:1000::/36")
-	outside4    = netip.MustParsePrefix("198.19.0.0/16") // the simulated Internet
-	outside6    = netip.MustParsePrefix("2001:db8:8000::/33")
-	botnetNet   = netip.MustParsePrefix("203.0.113.0/24")  // the botnet's hosting provider
-	serviceNet  = netip.MustParsePrefix("192.0.2.0/24")    // the login services' operator
-	vpsNet      = netip.MustParsePrefix("198.51.100.0/24") // a VPS provider (the brute forcer)
+	inside4    = netip.MustParsePrefix("198.18.0.0/16")
+	dhcpPool   = netip.MustParsePrefix("198.18.0.0/17")   // subscriber lines
+	cgnatPool  = netip.MustParsePrefix("198.18.128.0/20") // carrier-grade NAT public side
+	serverPool = netip.MustParsePrefix("198.18.200.0/22") // hosted servers
+
+	inside6    = netip.MustParsePrefix("2001:db8:1000::/36")
+	outside4   = netip.MustParsePrefix("198.19.0.0/16") // the simulated Internet
+	outside6   = netip.MustParsePrefix("2001:db8:8000::/33")
+	botnetNet  = netip.MustParsePrefix("203.0.113.0/24")  // the botnet's hosting provider
+	serviceNet = netip.MustParsePrefix("192.0.2.0/24")    // the login services' operator
+	vpsNet     = netip.MustParsePrefix("198.51.100.0/24") // a VPS provider (the brute forcer)
 
 	exporterAddr  = netip.MustParseAddr("198.18.255.1")
 	collectorAddr = netip.MustParseAddr("198.18.255.2")

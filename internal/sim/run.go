@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/proxywatch/proxywatch/internal/sim/authlog"
@@ -341,4 +342,23 @@ func writeFile(dir, name string, fn func(io.Writer) error) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return f.Close()
+}
+
+// WriteText writes the summary for people: what was simulated and the
+// files written.
+func (s Summary) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scenario %s (%s, seed %d): %s to %s, %d inside hosts, %d bots\n", s.Scenario, s.Size, s.Seed,
+		s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339), s.Hosts, s.Bots)
+	fmt.Fprintf(&b, "%d sessions, %d flow records (%d lost to sampling), %d export packets, %d sshd lines, %d web logins, %d access lines, %d truth entries\n",
+		s.Conns, s.FlowRecords, s.SampledOut, s.ExportPkts, s.SSHLines, s.WebEvents, s.AccessLines, s.TruthHosts)
+	if s.LiveSent > 0 {
+		fmt.Fprintf(&b, "%d datagrams sent live\n", s.LiveSent)
+	}
+	for _, f := range s.Files {
+		fmt.Fprintf(&b, "  %-20s %12d bytes\n", f.Name, f.Bytes)
+	}
+	fmt.Fprintf(&b, "generated in %s (%.0f sessions/s)\n", s.Elapsed.Round(time.Millisecond), s.ConnsPerSec)
+	_, err := io.WriteString(w, b.String())
+	return err
 }

@@ -102,3 +102,16 @@ func TestRunErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSummaryText(t *testing.T) {
+	_, sum := runSmoke(t, Options{Outputs: []string{OutSSHD}})
+	var b bytes.Buffer
+	if err := sum.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"scenario smoke (small, seed 7)", "auth.log", "truth.json", "sshd lines"} {
+		if !bytes.Contains(b.Bytes(), []byte(want)) {
+			t.Errorf("WriteText() lacks %q:\n%s", want, b.String())
+		}
+	}
+}
