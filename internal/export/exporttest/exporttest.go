@@ -314,7 +314,7 @@ func (s *Suite) overlaps(t *testing.T) {
 		Ind("2001:db8::80", proxywatch.KindOpenProxy, 60, 0), // adjacent, after
 		Ind("255.255.255.255", proxywatch.KindOther, 60, 0),  // last address
 		Ind("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127", proxywatch.KindOther, 60, 4*time.Hour),
-		Ind("::ffff:198.51.100.9", proxywatch.KindOther, 60, 0), // mapped: an IPv4 address
+		Ind("::ffff:198.51.100.9", proxywatch.KindOther, 60, 0),       // mapped: an IPv4 address
 		Ind("192.0.2.128/25", proxywatch.KindC2, 60, 40*24*time.Hour), // beyond any cap
 	}
 	for _, timeout := range []bool{true, false} {

@@ -170,6 +170,7 @@ func (ns *Namespace) Do(f func() error) error {
 type Link struct {
 	Client, Server     *Namespace
 	ServerV4, ServerV6 netip.AddrPort
+	clientMAC          string
 }
 
 // Server addresses of a Link.
@@ -199,6 +200,13 @@ func NewLink(t testing.TB) *Link {
 		{"route", "add", "default", "dev", "pws"}, {"-6", "route", "add", "default", "dev", "pws"},
 	} {
 		l.Server.MustRun(t, nil, "ip", c...)
+	}
+	// Neighbours are static: a dropped neighbour solicitation from a
+	// listed source must not leave the link unresolved for the others.
+	l.clientMAC = mac(t, l.Client, "pwc")
+	serverMAC := mac(t, l.Server, "pws")
+	for _, a := range []netip.Addr{linkServerV4, linkServerV6} {
+		l.Client.MustRun(t, nil, "ip", "neigh", "replace", a.String(), "lladdr", serverMAC, "dev", "pwc", "nud", "permanent")
 	}
 	for _, a := range []netip.Addr{linkServerV4, linkServerV6} {
 		var ln net.Listener
@@ -235,9 +243,20 @@ func (l *Link) AddClient(t testing.TB, a netip.Addr) {
 	t.Helper()
 	if a.Is4() {
 		l.Client.MustRun(t, nil, "ip", "addr", "add", a.String()+"/32", "dev", "pwc")
-		return
+	} else {
+		l.Client.MustRun(t, nil, "ip", "-6", "addr", "add", a.String()+"/128", "dev", "pwc", "nodad")
 	}
-	l.Client.MustRun(t, nil, "ip", "-6", "addr", "add", a.String()+"/128", "dev", "pwc", "nodad")
+	l.Server.MustRun(t, nil, "ip", "neigh", "replace", a.String(), "lladdr", l.clientMAC, "dev", "pws", "nud", "permanent")
+}
+
+// mac returns the hardware address of dev in ns.
+func mac(t testing.TB, ns *Namespace, dev string) string {
+	t.Helper()
+	f := strings.Fields(string(ns.MustRun(t, nil, "ip", "-br", "link", "show", "dev", dev)))
+	if len(f) < 3 {
+		t.Fatalf("ip -br link show dev %s: %q", dev, f)
+	}
+	return f[2]
 }
 
 // Connect opens a TCP connection from the client address src to the
