@@ -123,6 +123,7 @@ type ParseError struct {
 	Err   error
 }
 
+// Error formats the error as "input:line: cause".
 func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %v", e.Input, e.Line, e.Err) }
 
 // Unwrap returns the cause.

@@ -64,6 +64,7 @@ func dialLive(ctx context.Context, o LiveOptions) (*liveSink, error) {
 	return &liveSink{ctx: ctx, conn: c, rate: o.Rate, version: o.Version}, nil
 }
 
+// WritePacket sends p once its turn under the rate has come.
 func (l *liveSink) WritePacket(_ int64, p []byte) error {
 	if l.sent == 0 {
 		l.t0 = time.Now()
