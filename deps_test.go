@@ -18,7 +18,7 @@ var layers = [][]string{
 	1: {
 		"internal/allowlist", "internal/verdict", "internal/window", "internal/tail",
 		"internal/logparse", "internal/intel/...", "internal/enrich", "internal/flow/...",
-		"internal/store/...", "internal/itest",
+		"internal/store/...", "internal/itest", "internal/truth",
 	},
 	2: {
 		"internal/feed", "internal/authwatch", "internal/flowwatch", "internal/decision",

@@ -9,7 +9,7 @@ import (
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/sim"
-	"github.com/proxywatch/proxywatch/internal/sim/truth"
+	"github.com/proxywatch/proxywatch/internal/truth"
 )
 
 // TestOracleOnSimulation scores a perfect detector, built from the

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/proxywatch/proxywatch"
-	"github.com/proxywatch/proxywatch/internal/sim/truth"
+	"github.com/proxywatch/proxywatch/internal/truth"
 )
 
 // tspan is a time an address played a role; zero times mean always.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/sim/authlog"
-	"github.com/proxywatch/proxywatch/internal/sim/truth"
+	"github.com/proxywatch/proxywatch/internal/truth"
 )
 
 // User names password guessers try against ssh.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/proxywatch/proxywatch"
-	"github.com/proxywatch/proxywatch/internal/sim/truth"
+	"github.com/proxywatch/proxywatch/internal/truth"
 )
 
 type zconn struct {

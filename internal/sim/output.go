@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/proxywatch/proxywatch/internal/sim/authlog"
-	"github.com/proxywatch/proxywatch/internal/sim/truth"
+	"github.com/proxywatch/proxywatch/internal/truth"
 	"github.com/proxywatch/proxywatch/internal/sim/zeeklog"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/proxywatch/proxywatch/internal/sim/authlog"
 	"github.com/proxywatch/proxywatch/internal/sim/nfexport"
-	"github.com/proxywatch/proxywatch/internal/sim/truth"
+	"github.com/proxywatch/proxywatch/internal/truth"
 	"github.com/proxywatch/proxywatch/internal/sim/zeeklog"
 )
 

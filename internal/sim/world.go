@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/proxywatch/proxywatch"
-	"github.com/proxywatch/proxywatch/internal/sim/truth"
+	"github.com/proxywatch/proxywatch/internal/truth"
 )
 
 type hostClass uint8
