@@ -222,7 +222,7 @@ func TestLookupAllocs(t *testing.T) {
 func TestRunClock(t *testing.T) {
 	tab := mustNew(t)
 	e := ind("192.0.2.1", proxywatch.KindC2, 90, "local")
-	e.Expires = time.Now().Add(300 * time.Millisecond)
+	e.Expires = time.Now().Add(time.Second)
 	tab.Put(e)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
