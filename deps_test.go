@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -190,6 +191,24 @@ func TestDependencyLattice(t *testing.T) {
 			}
 			if why := checkThirdParty(from, imp); why != "" {
 				t.Error(why)
+			}
+		}
+	}
+}
+
+// cmdImports are the only packages of ours the command may import: it
+// handles process concerns and leaves everything else to app.
+var cmdImports = []string{".", "internal/app", "internal/config", "internal/apiclient"}
+
+func TestCommandImportsOnlyApp(t *testing.T) {
+	for _, p := range listPackages(t) {
+		from, ours := rel(p.ImportPath)
+		if !ours || !match("cmd/...", from) {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if to, ok := rel(imp); ok && !slices.Contains(cmdImports, to) {
+				t.Errorf("%s imports %s: the command may import only %v", from, to, cmdImports)
 			}
 		}
 	}

@@ -8,10 +8,20 @@ export DEBIAN_FRONTEND=noninteractive
 need=()
 command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || need+=(golang-go ca-certificates)
 if [ "${1:-}" = "--test" ]; then
-	# tshark and nfdump decode the simulator's NetFlow/IPFIX output in tests.
-	command -v tshark >/dev/null 2>&1 || need+=(tshark)
-	command -v nfcapd >/dev/null 2>&1 || need+=(nfdump)
-	command -v rbldnsd >/dev/null 2>&1 || need+=(rbldnsd)
+	# Peers and oracles the integration tests run, by the program each
+	# package provides:
+	#   tshark, nfdump (nfcapd)  decode NetFlow/IPFIX: the simulator's and the collector's oracles
+	#   softflowd, tcpdump       a real NetFlow exporter, and recording its export
+	#   rbldnsd                  the DNSBL differential test
+	#   fail2ban, sshguard       the login detectors' peers
+	#   nginx, caddy             forward-auth end to end
+	#   nft, ipset, ip           firewall exports applied inside test network namespaces
+	for pair in tshark:tshark nfcapd:nfdump softflowd:softflowd tcpdump:tcpdump rbldnsd:rbldnsd \
+		fail2ban-regex:fail2ban sshg-parser:sshguard nginx:nginx-light caddy:caddy \
+		nft:nftables ipset:ipset ip:iproute2 bc:bc python3:python3; do
+		prog=${pair%%:*} pkg=${pair#*:}
+		command -v "$prog" >/dev/null 2>&1 || [ -x "/usr/sbin/$prog" ] || [ -x "/usr/libexec/sshguard/$prog" ] || need+=("$pkg")
+	done
 fi
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then

@@ -13,7 +13,6 @@ import (
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/app"
-	"github.com/proxywatch/proxywatch/internal/telemetry"
 )
 
 func runCheck(ctx context.Context, e *env, args []string) int {
@@ -61,7 +60,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		}
 		subjects = append(subjects, s)
 	}
-	l, err := app.OpenLocal(ctx, cfg, telemetry.NewLogger(cfg.Telemetry, e.stderr))
+	l, err := app.OpenLocal(ctx, cfg, app.NewLogger(cfg.Telemetry, e.stderr))
 	if err != nil {
 		return errorf(e, "%v", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/proxywatch/proxywatch/internal/app"
-	"github.com/proxywatch/proxywatch/internal/telemetry"
 )
 
 func runFeeds(ctx context.Context, e *env, args []string) int {
@@ -38,7 +37,7 @@ func runFeeds(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
-	log := telemetry.NewLogger(cfg.Telemetry, e.stderr)
+	log := app.NewLogger(cfg.Telemetry, e.stderr)
 	l, err := app.OpenLocal(ctx, cfg, log)
 	if err != nil {
 		return errorf(e, "%v", err)

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/proxywatch/proxywatch/internal/app"
-	"github.com/proxywatch/proxywatch/internal/intel/formats"
-	"github.com/proxywatch/proxywatch/internal/telemetry"
 )
 
 // paramsFlag collects repeated --param key=value flags.
@@ -32,7 +30,7 @@ func runImport(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "import", "[--format NAME] [--feed NAME] [--param k=v]... [--dry-run] [--json] FILE...",
 		"import reads indicator files into the local store. Each file becomes (or replaces, in one transaction)\n"+
 			"the feed named after the file, or --feed. The format is detected from the content unless --format\n"+
-			"names it ("+strings.Join(formats.Names(), ", ")+"). It reports accepted, refused (by reason),\n"+
+			"names it ("+strings.Join(app.FormatNames(), ", ")+"). It reports accepted, refused (by reason),\n"+
 			"excluded, guard-refused and duplicate counts. A running `serve` applies the import within a second.\n\n"+
 			"Exit status: 0 when every file was imported, 2 when any failed.")
 	cfgPath := configFlag(fs, e)
@@ -57,7 +55,7 @@ func runImport(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
-	l, err := app.OpenLocal(ctx, cfg, telemetry.NewLogger(cfg.Telemetry, e.stderr))
+	l, err := app.OpenLocal(ctx, cfg, app.NewLogger(cfg.Telemetry, e.stderr))
 	if err != nil {
 		return errorf(e, "%v", err)
 	}

@@ -56,6 +56,8 @@ func commands() []command {
 		{"import", "import indicator files into the local store", runImport},
 		{"feeds", "list configured feeds or update them now (feeds list|update)", runFeeds},
 		{"config", "check or dump the configuration (config check|dump)", runConfig},
+		{"simulate", "play a proxy-botnet scenario into logs, flows and ground truth", runSimulate},
+		{"eval", "score detection output against ground truth", runEval},
 		{"version", "print the version", runVersion},
 	}
 }

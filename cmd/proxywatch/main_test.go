@@ -125,3 +125,26 @@ func TestConfigCommand(t *testing.T) {
 		t.Errorf("config explain = %d, want %d", code, exitError)
 	}
 }
+
+func TestSimulateAndEval(t *testing.T) {
+	code, out, _ := runCmd(t, "", "simulate", "--list")
+	if code != exitOK || !strings.Contains(out, "5socks") || !strings.Contains(out, "nsocks") {
+		t.Fatalf("simulate --list = %d\n%s", code, out)
+	}
+	dir := t.TempDir()
+	code, out, stderr := runCmd(t, "", "simulate", "--scenario", "smoke", "--out", dir, "--seed", "3", "--output", "truth", "--output", "sshd")
+	if code != exitOK || !strings.Contains(out, "scenario smoke") {
+		t.Fatalf("simulate = %d\n%s%s", code, out, stderr)
+	}
+	truth := filepath.Join(dir, "truth.json")
+	if _, err := os.Stat(truth); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = runCmd(t, "", "eval", "--truth", truth, "--json", "-")
+	if code != exitOK || !strings.Contains(out, "{") {
+		t.Errorf("eval with no findings = %d\n%s%s", code, out, stderr)
+	}
+	if code, _, _ := runCmd(t, "", "eval", "--truth", filepath.Join(dir, "missing.json"), "-"); code != exitError {
+		t.Errorf("eval with a missing truth file = %d, want %d", code, exitError)
+	}
+}

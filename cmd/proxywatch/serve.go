@@ -6,7 +6,6 @@ import (
 
 	"github.com/proxywatch/proxywatch/internal/app"
 	"github.com/proxywatch/proxywatch/internal/config"
-	"github.com/proxywatch/proxywatch/internal/telemetry"
 )
 
 func runServe(ctx context.Context, e *env, args []string) int {
@@ -27,7 +26,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "%v", err)
 	}
-	log := telemetry.NewLogger(cfg.Telemetry, e.stderr)
+	log := app.NewLogger(cfg.Telemetry, e.stderr)
 	app.Version = version
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
