@@ -146,17 +146,31 @@ func sweep(out []Range, es []entry, al []span, v6 bool) []Range {
 	})
 	top := lowMask(width(v6))
 	var (
-		segs   []entry
-		stack  []frame
-		cursor u128
-		done   bool // cursor has passed the family's last address
+		pending entry // the last segment, which the next may extend
+		have    bool  // pending holds a segment
+		stack   []frame
+		cursor  u128
+		done    bool // cursor has passed the family's last address
 	)
-	emit := func(from, to u128, life uint64) {
-		if n := len(segs); n > 0 && segs[n-1].life == life && segs[n-1].end.inc() == from {
-			segs[n-1].end = to
+	flush := func() {
+		if !have {
 			return
 		}
-		segs = append(segs, entry{span{from, to}, life})
+		timeout := time.Duration(0)
+		if pending.life != permanent {
+			timeout = time.Duration(pending.life) * time.Second
+		}
+		subtract(al, pending.span, func(p span) {
+			out = append(out, Range{From: fromU128(p.start, v6), To: fromU128(p.end, v6), Timeout: timeout})
+		})
+	}
+	emit := func(from, to u128, life uint64) {
+		if have && pending.life == life && pending.end.inc() == from {
+			pending.end = to
+			return
+		}
+		flush()
+		pending, have = entry{span{from, to}, life}, true
 	}
 	pop := func() {
 		f := stack[len(stack)-1]
@@ -191,14 +205,6 @@ func sweep(out []Range, es []entry, al []span, v6 bool) []Range {
 	for len(stack) > 0 {
 		pop()
 	}
-	for _, s := range segs {
-		timeout := time.Duration(0)
-		if s.life != permanent {
-			timeout = time.Duration(s.life) * time.Second
-		}
-		subtract(al, s.span, func(p span) {
-			out = append(out, Range{From: fromU128(p.start, v6), To: fromU128(p.end, v6), Timeout: timeout})
-		})
-	}
+	flush()
 	return out
 }

@@ -17,7 +17,8 @@ import (
 // rather than the addresses they cover. The allowlist is carved out: an
 // indicator that overlaps it is replaced by copies of itself, one per
 // prefix of the fewest that cover what remains, and one wholly inside it
-// is left out. Subjects are masked and unmapped. The result is sorted by
+// is left out. Subjects are masked and unmapped, and confidences above
+// proxywatch.MaxConfidence lowered to it. The result is sorted by
 // [Compare]. It reports an error only for invalid options.
 //
 // Stats.Entries, V4, V6 and Bytes are left for the caller.
@@ -34,6 +35,7 @@ func Select(inds iter.Seq[proxywatch.Indicator], opts Options) ([]proxywatch.Ind
 		if !ok {
 			continue
 		}
+		ind.Confidence = min(ind.Confidence, proxywatch.MaxConfidence)
 		v6 := !p.Addr().Is4()
 		s := prefixSpan(p)
 		any, whole := overlap(al.family(v6), s)
@@ -116,4 +118,22 @@ func (c *counter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// Values adapts a sequence of indicators and errors, such as a store's
+// Indicators, to the sequence an Exporter reads. It ends at the first
+// error and stores it in *errp, which the caller must check after Export:
+// an export whose input failed is incomplete and must be discarded.
+func Values(seq iter.Seq2[proxywatch.Indicator, error], errp *error) iter.Seq[proxywatch.Indicator] {
+	return func(yield func(proxywatch.Indicator) bool) {
+		for ind, err := range seq {
+			if err != nil {
+				*errp = err
+				return
+			}
+			if !yield(ind) {
+				return
+			}
+		}
+	}
 }

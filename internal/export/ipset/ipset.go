@@ -58,12 +58,6 @@ var _ export.Exporter = Exporter{}
 // ContentType returns the media type of an ipset restore file.
 func (Exporter) ContentType() string { return "text/plain; charset=utf-8" }
 
-// entry is one add line: a prefix and its timeout.
-type entry struct {
-	p       netip.Prefix
-	timeout time.Duration
-}
-
 // Export writes the restore file for inds; see the package documentation
 // and [export.Exporter].
 func (Exporter) Export(w io.Writer, inds iter.Seq[proxywatch.Indicator], opts export.Options) (export.Stats, error) {
@@ -71,31 +65,15 @@ func (Exporter) Export(w io.Writer, inds iter.Seq[proxywatch.Indicator], opts ex
 	if err != nil {
 		return st, err
 	}
-	var v4, v6 []entry
-	var ps []netip.Prefix
-	for _, r := range rs {
-		ps = r.AppendPrefixes(ps[:0])
-		for _, p := range ps {
-			e := entry{p, r.Timeout}
-			if p.Bits() == 0 {
-				// hash:net takes no /0: the two halves hold the same.
-				half := netip.PrefixFrom(p.Addr(), 1)
-				other := netip.PrefixFrom(lastHalf(p.Addr()), 1)
-				if p.Addr().Is4() {
-					v4 = append(v4, entry{half, r.Timeout}, entry{other, r.Timeout})
-				} else {
-					v6 = append(v6, entry{half, r.Timeout}, entry{other, r.Timeout})
-				}
-				continue
-			}
-			if p.Addr().Is4() {
-				v4 = append(v4, e)
-			} else {
-				v6 = append(v6, e)
-			}
-		}
+	// Ranges are sorted IPv4 first; n4 is where IPv6 starts.
+	n4 := 0
+	for n4 < len(rs) && rs[n4].Is4() {
+		n4++
 	}
-	st.V4, st.V6, st.Entries = len(v4), len(v6), len(v4)+len(v6)
+	var scratch []netip.Prefix
+	st.V4 = eachPrefix(rs[:n4], &scratch, func(netip.Prefix, time.Duration) {})
+	st.V6 = eachPrefix(rs[n4:], &scratch, func(netip.Prefix, time.Duration) {})
+	st.Entries = st.V4 + st.V6
 	name := opts.SetName()
 	bw := export.NewWriter(w)
 	bw.WriteString("# proxywatch block list taken at " + opts.Now.UTC().Format(time.RFC3339) + ": " +
@@ -111,29 +89,51 @@ func (Exporter) Export(w io.Writer, inds iter.Seq[proxywatch.Indicator], opts ex
 	}
 	for _, f := range []struct {
 		set, family string
-		es          []entry
-	}{{name + "-v4", "inet", v4}, {name + "-v6", "inet6", v6}} {
+		rs          []export.Range
+		n           int
+	}{{name + "-v4", "inet", rs[:n4], st.V4}, {name + "-v6", "inet6", rs[n4:], st.V6}} {
 		tmp := f.set + "-new"
-		bw.WriteString("create " + header(f.set, f.family, len(f.es)) + " -exist\n")
+		bw.WriteString("create " + header(f.set, f.family, f.n) + " -exist\n")
 		bw.WriteString("destroy " + tmp + " -exist\n")
-		bw.WriteString("create " + header(tmp, f.family, len(f.es)) + "\n")
+		bw.WriteString("create " + header(tmp, f.family, f.n) + "\n")
 		prefix := "add " + tmp + " "
 		var buf []byte
-		for _, e := range f.es {
+		eachPrefix(f.rs, &scratch, func(p netip.Prefix, timeout time.Duration) {
 			buf = append(buf[:0], prefix...)
-			buf = e.p.AppendTo(buf)
+			buf = p.AppendTo(buf)
 			if opts.Timeout {
 				buf = append(buf, " timeout "...)
-				buf = strconv.AppendInt(buf, int64(e.timeout/time.Second), 10)
+				buf = strconv.AppendInt(buf, int64(timeout/time.Second), 10)
 			}
 			buf = append(buf, '\n')
 			bw.Write(buf)
-		}
+		})
 		bw.WriteString("swap " + tmp + " " + f.set + "\n")
 		bw.WriteString("destroy " + tmp + "\n")
 	}
 	st.Bytes, err = bw.Finish()
 	return st, err
+}
+
+// eachPrefix calls fn with each prefix of the ranges rs, and its timeout,
+// and returns how many there were. hash:net takes no /0, so a /0 is given
+// as its two halves.
+func eachPrefix(rs []export.Range, scratch *[]netip.Prefix, fn func(netip.Prefix, time.Duration)) int {
+	n := 0
+	for _, r := range rs {
+		*scratch = r.AppendPrefixes((*scratch)[:0])
+		for _, p := range *scratch {
+			if p.Bits() == 0 {
+				fn(netip.PrefixFrom(p.Addr(), 1), r.Timeout)
+				fn(netip.PrefixFrom(lastHalf(p.Addr()), 1), r.Timeout)
+				n += 2
+				continue
+			}
+			fn(p, r.Timeout)
+			n++
+		}
+	}
+	return n
 }
 
 // lastHalf returns the first address of the upper half of a's family.
