@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/proxywatch/proxywatch/internal/enrich"
+	"github.com/proxywatch/proxywatch/internal/store"
+	"github.com/proxywatch/proxywatch/internal/verdict"
 )
 
 func TestGetVerdict(t *testing.T) {
@@ -180,4 +182,31 @@ func TestUnmatched(t *testing.T) {
 	}
 	wantError(t, f.do("GET", "/v2/ip/192.0.2.1", "", nil), http.StatusNotFound, CodeNotFound)
 	wantError(t, f.do("GET", "/", "", nil), http.StatusNotFound, CodeNotFound)
+}
+
+// The daemon's types satisfy the interfaces the API defines.
+var (
+	_ Lookuper       = (*verdict.Table)(nil)
+	_ IndicatorStore = (store.Store)(nil)
+	_ Enricher       = (*enrich.Enricher)(nil)
+)
+
+// allowTable adds the allowlist query a table may offer.
+type allowTable struct {
+	*verdict.Table
+	allow netip.Prefix
+}
+
+func (a allowTable) Allowlisted(addr netip.Addr) bool { return a.allow.Contains(addr) }
+
+func TestAllowlistedWithoutHits(t *testing.T) {
+	f := newFixture(t, func(_ *Config, d *Deps) {
+		d.Table = allowTable{d.Table.(*verdict.Table), netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	if v := decode[Verdict](t, f.do("GET", "/v1/ip/10.1.2.3", "", nil)); !v.Allowlisted || v.Listed {
+		t.Errorf("GET 10.1.2.3 = allowlisted %v listed %v, want allowlisted, not listed", v.Allowlisted, v.Listed)
+	}
+	if v := decode[Verdict](t, f.do("GET", "/v1/ip/203.0.113.9", "", nil)); v.Allowlisted {
+		t.Errorf("GET 203.0.113.9 = allowlisted, want not")
+	}
 }

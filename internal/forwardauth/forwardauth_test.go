@@ -22,6 +22,8 @@ import (
 	"github.com/proxywatch/proxywatch/internal/verdict"
 )
 
+var _ Lookuper = (*verdict.Table)(nil)
+
 // newTable returns a table listing 198.51.100.7 (open proxy, 90), the c2
 // range 203.0.113.128/25 (80), a noisy scanner 203.0.113.50 (30) and
 // 127.0.0.1 (allowlisted), with the default allowlist.
