@@ -67,7 +67,7 @@ func (j *journalFields) parse(line []byte, h *header) Reason {
 	}
 	ts, ok := j.vals[jRealtime].text(&j.num)
 	if !ok {
-		return ReasonSyntax
+		return ReasonBadTime
 	}
 	us, ok := parseUint(ts)
 	if !ok || us > 1<<62 {

@@ -42,6 +42,10 @@ type jsonScanner struct {
 	data  []byte
 	pos   int
 	vals  []jsonValue
+	// offs[d][i] is how much of paths[i] the keys enclosing the object at
+	// depth d have consumed, or -1 when that object is off the path. It
+	// lives here, not on the stack, so recursion allocates nothing.
+	offs [maxJSONDepth + 2][maxJSONPaths]int16
 }
 
 // scan reads the object in data and sets vals[i] (len(vals) ==
@@ -50,15 +54,17 @@ type jsonScanner struct {
 func (s *jsonScanner) scan(data []byte, vals []jsonValue) bool {
 	s.data, s.pos, s.vals = data, 0, vals
 	clear(vals)
-	var offs [maxJSONPaths]int
-	for i := len(s.paths); i < maxJSONPaths; i++ {
-		offs[i] = -1
+	for i := range s.offs[0] {
+		s.offs[0][i] = 0
+		if i >= len(s.paths) {
+			s.offs[0][i] = -1
+		}
 	}
 	s.ws()
 	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
 		return false
 	}
-	if !s.object(&offs, 0) {
+	if !s.object(0) {
 		return false
 	}
 	s.ws()
@@ -76,12 +82,13 @@ func (s *jsonScanner) ws() {
 	}
 }
 
-// object reads an object at s.pos; offs holds, per path, how much of it
-// the enclosing keys have consumed (-1: not on this path).
-func (s *jsonScanner) object(offs *[maxJSONPaths]int, depth int) bool {
+// object reads the object at s.pos, at depth (s.offs[depth] holds its
+// path offsets).
+func (s *jsonScanner) object(depth int) bool {
 	if depth > maxJSONDepth {
 		return false
 	}
+	offs, next := &s.offs[depth], &s.offs[depth+1]
 	s.pos++ // '{'
 	s.ws()
 	if s.pos < len(s.data) && s.data[s.pos] == '}' {
@@ -100,11 +107,10 @@ func (s *jsonScanner) object(offs *[maxJSONPaths]int, depth int) bool {
 		}
 		s.pos++
 		s.ws()
-		var next [maxJSONPaths]int
 		descend, leaf := false, false
-		for i := range next {
+		for i := range s.paths {
 			next[i] = -1
-			o := offs[i]
+			o := int(offs[i])
 			if o < 0 {
 				continue
 			}
@@ -113,7 +119,7 @@ func (s *jsonScanner) object(offs *[maxJSONPaths]int, depth int) bool {
 			case rest == string(key):
 				leaf = true
 			case len(rest) > len(key) && rest[len(key)] == '.' && rest[:len(key)] == string(key):
-				next[i], descend = o+len(key)+1, true
+				next[i], descend = int16(o+len(key)+1), true
 			}
 		}
 		if s.pos >= len(s.data) {
@@ -121,7 +127,7 @@ func (s *jsonScanner) object(offs *[maxJSONPaths]int, depth int) bool {
 		}
 		switch {
 		case descend && s.data[s.pos] == '{':
-			if !s.object(&next, depth+1) {
+			if !s.object(depth + 1) {
 				return false
 			}
 		case leaf:
@@ -130,7 +136,7 @@ func (s *jsonScanner) object(offs *[maxJSONPaths]int, depth int) bool {
 				return false
 			}
 			for i := range s.paths {
-				if o := offs[i]; o >= 0 && s.paths[i][o:] == string(key) {
+				if o := int(offs[i]); o >= 0 && s.paths[i][o:] == string(key) {
 					s.vals[i] = v
 				}
 			}

@@ -1,0 +1,5 @@
+//go:build race
+
+package logparse
+
+const raceEnabled = true
