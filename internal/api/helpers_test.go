@@ -105,7 +105,7 @@ func (m *memStore) Subject(ctx context.Context, s proxywatch.Subject) ([]proxywa
 // fixture is a table with the test indicators, a store following into it,
 // and an API server over both.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	table *verdict.Table
 	store *memStore
 	reg   *prometheus.Registry
@@ -131,7 +131,7 @@ var seed = []proxywatch.Indicator{
 	ind("2001:db8::7", proxywatch.KindBruteForce, 70, "ssh", 1),
 }
 
-func newFixture(t *testing.T, mod func(*Config, *Deps)) *fixture {
+func newFixture(t testing.TB, mod func(*Config, *Deps)) *fixture {
 	t.Helper()
 	tbl, err := verdict.New(verdict.DefaultConfig())
 	if err != nil {

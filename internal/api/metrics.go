@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	panics   prometheus.Counter
+	routes   sync.Map // route -> *routeMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -66,6 +68,32 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C, errs []err
 }
 
 func (m *metrics) observe(route string, code int, d time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
+	m.route(route).observe(code, d)
+}
+
+// route returns the series of one route, made on first use.
+func (m *metrics) route(route string) *routeMetrics {
+	if rm, ok := m.routes.Load(route); ok {
+		return rm.(*routeMetrics)
+	}
+	rm, _ := m.routes.LoadOrStore(route, &routeMetrics{m: m, route: route, latency: m.latency.WithLabelValues(route)})
+	return rm.(*routeMetrics)
+}
+
+// routeMetrics caches a route's series, so that a request costs no label
+// hashing.
+type routeMetrics struct {
+	m       *metrics
+	route   string
+	latency prometheus.Observer
+	codes   sync.Map // int -> prometheus.Counter
+}
+
+func (rm *routeMetrics) observe(code int, d time.Duration) {
+	c, ok := rm.codes.Load(code)
+	if !ok {
+		c, _ = rm.codes.LoadOrStore(code, rm.m.requests.WithLabelValues(rm.route, strconv.Itoa(code)))
+	}
+	c.(prometheus.Counter).Inc()
+	rm.latency.Observe(d.Seconds())
 }

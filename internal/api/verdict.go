@@ -143,6 +143,9 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request) error {
 
 // minConfidence returns the request's ?min_confidence=, or the default.
 func (s *Server) minConfidence(r *http.Request) (uint8, error) {
+	if r.URL.RawQuery == "" {
+		return s.d.MinConfidence, nil
+	}
 	q := r.URL.Query().Get("min_confidence")
 	if q == "" {
 		return s.d.MinConfidence, nil
