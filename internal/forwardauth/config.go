@@ -14,8 +14,10 @@ import (
 type Config struct {
 	// Enabled turns the endpoint on.
 	Enabled bool `yaml:"enabled"`
-	// Listen is the TCP address the endpoint listens on. The proxies that
-	// ask it usually run on the same host.
+	// Listen is the TCP address the endpoint listens on, or
+	// "unix:/path/to/socket" for a Unix socket, whose peers count as
+	// trusted proxies. The proxies that ask it usually run on the same
+	// host.
 	Listen string `yaml:"listen"`
 	// TrustedProxies are the peers whose ClientHeader is believed. A
 	// request from any other peer is judged by the peer's own address.
@@ -80,7 +82,11 @@ func (c Config) Validate() error {
 		return nil
 	}
 	var errs []error
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+	if network, addr := c.Network(); network == "unix" {
+		if addr == "" {
+			errs = append(errs, fmt.Errorf("listen %q: no socket path", c.Listen))
+		}
+	} else if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen %q: %w", c.Listen, err))
 	}
 	for i, p := range c.TrustedProxies {
@@ -118,6 +124,15 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Network returns the network and address to listen on, for net.Listen:
+// ("unix", path) for a "unix:" Listen, else ("tcp", Listen).
+func (c Config) Network() (network, address string) {
+	if p, ok := strings.CutPrefix(c.Listen, "unix:"); ok {
+		return "unix", p
+	}
+	return "tcp", c.Listen
 }
 
 // canonicalHeader returns the canonical name of a ClientHeader value.

@@ -191,6 +191,9 @@ func TestConfigValidate(t *testing.T) {
 	c.UnknownClient = "maybe"
 	c.TrustedProxies = append(c.TrustedProxies, netip.MustParsePrefix("10.0.0.1/8"))
 	c.IdleTimeout = 0
+	if n, a := (Config{Listen: "unix:/run/pw.sock"}).Network(); n != "unix" || a != "/run/pw.sock" {
+		t.Errorf("Network() = %s, %s, want unix, /run/pw.sock", n, a)
+	}
 	err := c.Validate()
 	for _, want := range []string{"listen", "client_header", "allow_status", "reason_header", "unknown_client", "trusted_proxies[2]", "idle_timeout"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
