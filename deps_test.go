@@ -17,7 +17,7 @@ import (
 var layers = [][]string{
 	0: {"."},
 	1: {
-		"internal/allowlist", "internal/verdict", "internal/window", "internal/tail",
+		"internal/allowlist", "internal/verdict", "internal/window", "internal/policy", "internal/tail",
 		"internal/logparse", "internal/intel/...", "internal/enrich", "internal/flow/...",
 		"internal/store/...", "internal/itest", "internal/truth",
 	},
