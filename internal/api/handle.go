@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/proxywatch/proxywatch"
@@ -63,12 +65,23 @@ func (s *Server) handle(pattern string, need access, timeout time.Duration, h ha
 			if sw.wrote {
 				// The response is under way: cut it short so that the
 				// client cannot take it for complete.
-				s.log.Warn("response aborted", slog.String("route", pattern), slog.Any("err", err))
+				lvl := slog.LevelWarn
+				if clientGone(r, err) {
+					lvl = slog.LevelDebug
+				}
+				s.log.Log(r.Context(), lvl, "response aborted", slog.String("route", pattern), slog.Any("err", err))
 				panic(http.ErrAbortHandler)
 			}
 			s.writeError(sw, r, pattern, err)
 		}
 	})
+}
+
+// clientGone reports whether err means the client went away rather than
+// that the server failed.
+func clientGone(r *http.Request, err error) bool {
+	return errors.Is(r.Context().Err(), context.Canceled) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed)
 }
 
 type tokenKey struct{}
