@@ -3,8 +3,10 @@ package export_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,20 +96,24 @@ func TestBlocklistsLoadAndDrop(t *testing.T) {
 	if len(files) < 20 {
 		t.Fatalf("found %d feed files under %s, want the whole set", len(files), root)
 	}
-	l := exporttest.NewLink(t)
+	// One link for nftables, one for ipset, so that both are probed at
+	// once: each drop costs a connect timeout.
+	ln, li := exporttest.NewLink(t), exporttest.NewLink(t)
 	now := time.Now()
 	clients := map[netip.Addr]bool{}
 	addClient := func(t *testing.T, a netip.Addr) {
 		if clients[a] {
 			return
 		}
-		l.AddClient(t, a)
-		clients[a] = true
-		// Proves that a drop seen later comes from the loaded rules
-		// (each feed's rules are removed before the next feed's).
-		if l.Blocked(t, a) {
-			t.Fatalf("connect from %v fails with no rules loaded", a)
+		for _, l := range []*exporttest.Link{ln, li} {
+			l.AddClient(t, a)
+			// Proves that a drop seen later comes from the loaded rules
+			// (each feed's rules are removed before the next feed's).
+			if l.Blocked(t, a) {
+				t.Fatalf("connect from %v fails with no rules loaded", a)
+			}
 		}
+		clients[a] = true
 	}
 	for _, path := range files {
 		rel, _ := filepath.Rel(root, path)
@@ -144,33 +151,33 @@ func TestBlocklistsLoadAndDrop(t *testing.T) {
 				len(inds), nst.V4, nst.V6, nst.Bytes, ist.V4, ist.V6, ist.Bytes, probes)
 
 			// nftables.
-			l.Server.MustRun(t, nftDoc.Bytes(), "nft", "-f", "-")
-			if got := nftElements(t, l.Server, "v4"); got != nst.V4 {
+			ln.Server.MustRun(t, nftDoc.Bytes(), "nft", "-f", "-")
+			if got := nftElements(t, ln.Server, "v4"); got != nst.V4 {
 				t.Errorf("loaded nftables set v4 has %d elements, export %d", got, nst.V4)
 			}
-			if got := nftElements(t, l.Server, "v6"); got != nst.V6 {
+			if got := nftElements(t, ln.Server, "v6"); got != nst.V6 {
 				t.Errorf("loaded nftables set v6 has %d elements, export %d", got, nst.V6)
 			}
-			checkProbes(t, l, "nftables", probes)
-			l.Server.MustRun(t, nil, "nft", "delete", "table", "inet", "pwtest")
 
 			// ipset, matched by iptables. Sets of another maxelem class
 			// cannot be reloaded in place, so each feed starts afresh.
-			l.Server.MustRun(t, nil, "iptables", "-F", "INPUT")
-			l.Server.MustRun(t, nil, "ip6tables", "-F", "INPUT")
-			l.Server.MustRun(t, nil, "ipset", "destroy")
-			l.Server.MustRun(t, ipsetDoc.Bytes(), "ipset", "restore")
-			l.Server.MustRun(t, nil, "iptables", "-I", "INPUT", "-m", "set", "--match-set", "pwtest-v4", "src", "-j", "DROP")
-			l.Server.MustRun(t, nil, "ip6tables", "-I", "INPUT", "-m", "set", "--match-set", "pwtest-v6", "src", "-j", "DROP")
-			if got := ipsetEntries(t, l.Server, "pwtest-v4"); got != ist.V4 {
+			li.Server.MustRun(t, nil, "iptables", "-F", "INPUT")
+			li.Server.MustRun(t, nil, "ip6tables", "-F", "INPUT")
+			li.Server.MustRun(t, nil, "ipset", "destroy")
+			li.Server.MustRun(t, ipsetDoc.Bytes(), "ipset", "restore")
+			li.Server.MustRun(t, nil, "iptables", "-I", "INPUT", "-m", "set", "--match-set", "pwtest-v4", "src", "-j", "DROP")
+			li.Server.MustRun(t, nil, "ip6tables", "-I", "INPUT", "-m", "set", "--match-set", "pwtest-v6", "src", "-j", "DROP")
+			if got := ipsetEntries(t, li.Server, "pwtest-v4"); got != ist.V4 {
 				t.Errorf("loaded ipset pwtest-v4 has %d entries, export %d", got, ist.V4)
 			}
-			if got := ipsetEntries(t, l.Server, "pwtest-v6"); got != ist.V6 {
+			if got := ipsetEntries(t, li.Server, "pwtest-v6"); got != ist.V6 {
 				t.Errorf("loaded ipset pwtest-v6 has %d entries, export %d", got, ist.V6)
 			}
-			checkProbes(t, l, "ipset", probes)
-			l.Server.MustRun(t, nil, "iptables", "-F", "INPUT")
-			l.Server.MustRun(t, nil, "ip6tables", "-F", "INPUT")
+
+			checkProbes(t, map[string]*exporttest.Link{"nftables": ln, "ipset": li}, probes)
+			ln.Server.MustRun(t, nil, "nft", "delete", "table", "inet", "pwtest")
+			li.Server.MustRun(t, nil, "iptables", "-F", "INPUT")
+			li.Server.MustRun(t, nil, "ip6tables", "-F", "INPUT")
 
 			if len(rs) > 0 && len(probes) == 0 {
 				t.Errorf("no usable listed address among %d ranges", len(rs))
@@ -186,13 +193,26 @@ type probe struct {
 
 func (p probe) String() string { return fmt.Sprintf("%v blocked %v", p.src, p.blocked) }
 
-func checkProbes(t *testing.T, l *exporttest.Link, what string, probes []probe) {
+// checkProbes connects from every probe's source over every link at once
+// and checks which are dropped.
+func checkProbes(t *testing.T, links map[string]*exporttest.Link, probes []probe) {
 	t.Helper()
-	for _, p := range probes {
-		if got := l.Blocked(t, p.src); got != p.blocked {
-			t.Errorf("%s: connect from %v blocked = %v, want %v", what, p.src, got, p.blocked)
+	var wg sync.WaitGroup
+	for what, l := range links {
+		for _, p := range probes {
+			wg.Go(func() {
+				err := l.Connect(p.src, 300*time.Millisecond)
+				var ne net.Error
+				switch blocked := errors.As(err, &ne) && ne.Timeout(); {
+				case err != nil && !blocked:
+					t.Errorf("%s: connect from %v: %v, want success or a timeout", what, p.src, err)
+				case blocked != p.blocked:
+					t.Errorf("%s: connect from %v blocked = %v, want %v", what, p.src, blocked, p.blocked)
+				}
+			})
 		}
 	}
+	wg.Wait()
 }
 
 // special lists ranges whose addresses make poor packet sources: the
