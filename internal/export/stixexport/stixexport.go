@@ -12,7 +12,8 @@
 //   - pattern "[ipv4-addr:value = '192.0.2.0/24']" (ipv6-addr for IPv6; a
 //     single address written bare), pattern_type "stix";
 //   - valid_from: the first-seen time, or Options.Now when it is unknown
-//     or not before the expiry; valid_until: the expiry, absent if none;
+//     or not before the expiry; valid_until: the expiry rounded up to the
+//     millisecond, absent if none;
 //   - created: the earlier of valid_from and Options.Now; modified:
 //     Options.Now;
 //   - confidence (absent when 0), indicator_types from the kind
@@ -180,7 +181,9 @@ func newObject(l *listing, now time.Time) object {
 		Labels:         append([]string{ind.Kind.String()}, l.tags...),
 	}
 	if !ind.Expires.IsZero() {
-		o.ValidUntil = ind.Expires.UTC().Format(stamp)
+		// Rounded up to the millisecond, so that it stays after
+		// valid_from, which is truncated to it.
+		o.ValidUntil = ceilMilli(ind.Expires).Format(stamp)
 	}
 	for _, f := range l.feeds {
 		if f != "" {
@@ -188,6 +191,15 @@ func newObject(l *listing, now time.Time) object {
 		}
 	}
 	return o
+}
+
+// ceilMilli returns t in UTC rounded up to a whole millisecond.
+func ceilMilli(t time.Time) time.Time {
+	t = t.UTC()
+	if tr := t.Truncate(time.Millisecond); tr.Before(t) {
+		return tr.Add(time.Millisecond)
+	}
+	return t
 }
 
 // indicatorType maps a kind to STIX's indicator-type-ov vocabulary. The

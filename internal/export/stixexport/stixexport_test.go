@@ -132,6 +132,24 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestValidUntilAfterValidFrom checks an expiry within a millisecond of
+// the first-seen time.
+func TestValidUntilAfterValidFrom(t *testing.T) {
+	ind := exporttest.Ind("192.0.2.1", proxywatch.KindC2, 50, 0)
+	ind.FirstSeen = exporttest.Now.Add(300 * time.Microsecond)
+	ind.Expires = exporttest.Now.Add(700 * time.Microsecond)
+	var b bytes.Buffer
+	if _, err := (stixexport.Exporter{}).Export(&b, slices.Values([]proxywatch.Indicator{ind}), export.Options{Now: exporttest.Now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"valid_from":"2026-03-01T12:00:00.000Z"`, `"valid_until":"2026-03-01T12:00:00.001Z"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("Export() = %s, want it to hold %s", b.String(), want)
+		}
+	}
+	decode(t, b.Bytes())
+}
+
 // TestMergeAndStableIDs checks that one prefix and kind from two feeds is
 // one object, and that ids depend on the prefix and kind only.
 func TestMergeAndStableIDs(t *testing.T) {
