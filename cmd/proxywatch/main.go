@@ -54,6 +54,7 @@ func commands() []command {
 		{"serve", "run the daemon: feeds, verdict table, telemetry", runServe},
 		{"check", "tell whether addresses are listed, and why", runCheck},
 		{"import", "import indicator files into the local store", runImport},
+		{"export", "write the block list for nftables, ipset, rbldnsd, or as plain, CSV or STIX", runExport},
 		{"feeds", "list configured feeds or update them now (feeds list|update)", runFeeds},
 		{"config", "check or dump the configuration (config check|dump)", runConfig},
 		{"simulate", "play a proxy-botnet scenario into logs, flows and ground truth", runSimulate},

@@ -148,3 +148,30 @@ func TestSimulateAndEval(t *testing.T) {
 		t.Errorf("eval with a missing truth file = %d, want %d", code, exitError)
 	}
 }
+
+func TestExport(t *testing.T) {
+	data := t.TempDir()
+	feed := filepath.Join(t.TempDir(), "c2.txt")
+	os.WriteFile(feed, []byte("Command and Control Servers:\n203.0.113.42\n10.9.9.9\n2001:db8::7\n"), 0o644)
+	if code, out, stderr := runCmd(t, "", "import", "--data", data, feed); code != exitOK {
+		t.Fatalf("import = %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr := runCmd(t, "", "export", "--data", data, "--format", "plain")
+	if code != exitOK || !strings.Contains(out, "203.0.113.42") || !strings.Contains(out, "2001:db8::7") || strings.Contains(out, "10.9.9.9") {
+		t.Errorf("export plain = %d (allowlisted 10.9.9.9 must be carved out)\n%s%s", code, out, stderr)
+	}
+	path := filepath.Join(t.TempDir(), "pw.nft")
+	if code, _, stderr := runCmd(t, "", "export", "--data", data, "--format", "nftables", "--out", path); code != exitOK {
+		t.Fatalf("export nftables = %d: %s", code, stderr)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "203.0.113.42") {
+		t.Errorf("nftables export lacks the listed address:\n%s", b)
+	}
+	if code, _, _ := runCmd(t, "", "export", "--data", data, "--format", "pf"); code != exitError {
+		t.Errorf("export unknown format = %d, want %d", code, exitError)
+	}
+	if code, out, _ := runCmd(t, "", "export", "--data", data, "--format", "rbldnsd"); code != exitOK || !strings.Contains(out, "203.0.113.42") {
+		t.Errorf("export rbldnsd = %d\n%s", code, out)
+	}
+}

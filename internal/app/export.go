@@ -1,0 +1,104 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"sort"
+	"time"
+
+	"github.com/proxywatch/proxywatch"
+	"github.com/proxywatch/proxywatch/internal/export"
+	"github.com/proxywatch/proxywatch/internal/export/csvexport"
+	"github.com/proxywatch/proxywatch/internal/export/ipset"
+	"github.com/proxywatch/proxywatch/internal/export/nftables"
+	"github.com/proxywatch/proxywatch/internal/export/plain"
+	"github.com/proxywatch/proxywatch/internal/export/rbldnsd"
+	"github.com/proxywatch/proxywatch/internal/export/stixexport"
+)
+
+// exporters names every export format.
+func exporters() map[string]export.Exporter {
+	return map[string]export.Exporter{
+		"nftables": nftables.Exporter{},
+		"ipset":    ipset.Exporter{},
+		"plain":    plain.Exporter{},
+		"csv":      csvexport.Exporter{},
+		"stix":     stixexport.Exporter{},
+		"rbldnsd":  rbldnsdExporter{},
+	}
+}
+
+// ExportFormats lists the export format names, sorted.
+func ExportFormats() []string {
+	var ns []string
+	for n := range exporters() {
+		ns = append(ns, n)
+	}
+	sort.Strings(ns)
+	return ns
+}
+
+// rbldnsdExporter adapts the rbldnsd zone writer, which has options of its
+// own (zone, TXT template), to the export contract.
+type rbldnsdExporter struct{}
+
+func (rbldnsdExporter) ContentType() string { return "text/plain; charset=utf-8" }
+
+func (rbldnsdExporter) Export(w io.Writer, inds iter.Seq[proxywatch.Indicator], o export.Options) (export.Stats, error) {
+	if err := o.Validate(); err != nil {
+		return export.Stats{}, err
+	}
+	_, err := rbldnsd.Write(w, inds, rbldnsd.Options{Now: o.Now, MinConfidence: o.MinConfidence, Allowlist: o.Allowlist, Kinds: o.Kinds})
+	return export.Stats{}, err
+}
+
+// ExportOptions choose what an export holds.
+type ExportOptions struct {
+	Format  string
+	Kinds   []proxywatch.Kind // empty: all
+	Name    string            // nftables table or ipset set name
+	Timeout bool              // give firewall elements their remaining lifetime
+}
+
+// Export writes the store's live indicators in a format: stale feeds are
+// left out, the allowlist is carved out, and the export interface's
+// minimum confidence applies. The document is complete only when the
+// returned error is nil.
+func (l *Local) Export(ctx context.Context, w io.Writer, o ExportOptions, now time.Time) (export.Stats, error) {
+	ex, ok := exporters()[o.Format]
+	if !ok {
+		return export.Stats{}, fmt.Errorf("export: unknown format %q (known: %v): %w", o.Format, ExportFormats(), proxywatch.ErrInvalid)
+	}
+	stale, err := l.staleFeeds(ctx, now)
+	if err != nil {
+		return export.Stats{}, err
+	}
+	var rerr error
+	live := func(yield func(proxywatch.Indicator) bool) {
+		for ind := range export.Values(l.store.Indicators(ctx, ""), &rerr) {
+			if stale[ind.Source.Feed] {
+				continue
+			}
+			if !yield(ind) {
+				return
+			}
+		}
+	}
+	st, err := ex.Export(w, live, export.Options{
+		Allowlist:     l.cfg.Allowlist.Effective(),
+		MinConfidence: l.cfg.Verdict.MinConfidence.Export,
+		Now:           now,
+		Kinds:         o.Kinds,
+		Name:          o.Name,
+		Timeout:       o.Timeout,
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return st, fmt.Errorf("export %s: %w", o.Format, err)
+	}
+	return st, nil
+}
