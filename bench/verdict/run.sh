@@ -59,7 +59,7 @@ for i, (s, by) in b.items():
 print(f"  ratio verdict/bart: time {b['verdict'][0]/b['bart'][0]:.2f}x, memory {b['verdict'][1]/b['bart'][1]:.2f}x"
       f"   (verdict/bartfast: time {b['verdict'][0]/b['bartfast'][0]:.2f}x, memory {b['verdict'][1]/b['bartfast'][1]:.2f}x)")
 
-print("\n## lookup, separate runs (ns/op, allocs/op)")
+print("\n## lookup, separate runs (ns/op, allocs/op; sensitive to the machine's other load)")
 for fam in ("v4", "v6"):
     for mode in ("serial", "parallel"):
         n = lambda i: med(f"BenchmarkLookup/family={fam}/impl={i}/mode={mode}", "ns/op")
@@ -68,7 +68,7 @@ for fam in ("v4", "v6"):
         print(f"  {fam} {mode:8s} verdict {v:7.1f} ({a('verdict'):.0f} allocs)  +summary {s:7.1f}  bart {bt:7.1f}  bartfast {bf:7.1f}  naive {nv:10.0f}"
               f"  | verdict/bart {v/bt:.2f}x  verdict/bartfast {v/bf:.2f}x  naive/verdict {nv/v:.0f}x")
 
-print("\n## lookup, paired (alternating chunks; ns per lookup)")
+print("\n## lookup, paired (alternating chunks, each on its own table; the acceptance figures)")
 for fam in ("v4", "v6"):
     p = f"BenchmarkLookupPaired/family={fam}"
     print(f"  {fam} verdict {med(p, 'verdict-ns/lookup'):6.1f}  +summary {med(p, 'verdict+summary-ns/lookup'):6.1f}"

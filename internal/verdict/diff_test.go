@@ -51,6 +51,15 @@ var cmpNetip = cmp.Options{
 	cmpopts.EquateEmpty(),
 }
 
+// sameIndicator is a fast equality for the common case; go-cmp explains
+// a difference.
+func sameIndicator(a, b proxywatch.Indicator) bool {
+	return a.Subject == b.Subject && a.Kind == b.Kind && a.Source == b.Source &&
+		a.Confidence == b.Confidence && slices.Equal(a.Tags, b.Tags) && a.Port == b.Port &&
+		a.Proto == b.Proto && a.Comment == b.Comment && a.FirstSeen.Equal(b.FirstSeen) &&
+		a.LastSeen.Equal(b.LastSeen) && a.Expires.Equal(b.Expires)
+}
+
 var t0 = time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
 
 // A diffRun drives a Table and a refTable through the same operations and
@@ -306,7 +315,8 @@ func (d *diffRun) check(addr netip.Addr, now time.Time) {
 	d.hits[min(len(want), 2)]++
 	sortInds(got)
 	sortInds(want)
-	if diff := cmp.Diff(want, got, cmpNetip); diff != "" {
+	if !slices.EqualFunc(want, got, sameIndicator) {
+		diff := cmp.Diff(want, got, cmpNetip)
 		d.fail("LookupAt(%v, %s) mismatch (-want +got):\n%s", addr, now.Sub(t0), diff)
 	}
 }
@@ -324,7 +334,7 @@ func (d *diffRun) checkStats() {
 }
 
 func TestDifferentialRandom(t *testing.T) {
-	steps := 20000
+	steps := 10000
 	if testing.Short() {
 		steps = 2000
 	}
@@ -339,64 +349,4 @@ func TestDifferentialRandom(t *testing.T) {
 			t.Logf("lookups with 0, 1, >1 hits: %v", d.hits)
 		})
 	}
-}
-
-// TestDifferentialRealData loads FireHOL level 1 (private space included)
-// and part of ipsum as feeds, then interleaves single changes, feed
-// replacements and expiry as the random test does, over real prefixes.
-func TestDifferentialRealData(t *testing.T) {
-	firehol := readPrefixes(t, "blocklists/firehol-2017-10-15/firehol_level1.netset", 0)
-	ipsum := readPrefixes(t, "blocklists/ipsum/ipsum.txt", 20000)
-	pool := slices.Concat(firehol, ipsum, smallPool)
-	c := &rngChooser{r: rand.New(rand.NewPCG(7, 7)), left: 3000}
-	if testing.Short() {
-		c.left = 300
-	}
-	d := newDiffRun(t, c, pool)
-	load := func(feed string, ps []netip.Prefix, conf uint8) {
-		inds := make([]proxywatch.Indicator, len(ps))
-		for i, p := range ps {
-			inds[i] = proxywatch.Indicator{Subject: proxywatch.PrefixSubject(p), Kind: proxywatch.KindOther,
-				Confidence: conf, Source: proxywatch.Source{Line: i + 1}}
-		}
-		if got, want := d.tab.ReplaceFeed(feed, inds), d.ref.replaceFeed(feed, inds, d.wall); got != want {
-			t.Fatalf("ReplaceFeed(%s) = %d, want %d", feed, got, want)
-		}
-	}
-	load("firehol_level1", firehol, 70)
-	load("ipsum", ipsum, 30)
-	d.tab.SetAllowlist(defaultAllow)
-	d.ref.allow = defaultAllow
-	for _, s := range []string{"10.1.2.3", "192.168.1.1", "1.10.16.1"} {
-		d.check(netip.MustParseAddr(s), d.wall)
-	}
-	for _, p := range firehol[:min(200, len(firehol))] {
-		d.check(p.Addr(), d.wall)
-	}
-	for !c.done() {
-		d.step()
-	}
-	d.checkStats()
-	t.Logf("lookups with 0, 1, >1 hits: %v", d.hits)
-}
-
-var defaultAllow = []netip.Prefix{
-	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8"),
-	netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("192.168.0.0/16"),
-	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("169.254.0.0/16"),
-	netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("fc00::/7"), netip.MustParsePrefix("fe80::/10"),
-}
-
-func FuzzTable(f *testing.F) {
-	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
-	f.Add([]byte{90, 3, 0, 0, 200, 99, 1, 2, 3, 90, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9, 60, 1, 80, 5, 5, 5})
-	f.Add([]byte{50, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 90, 90, 90, 1, 2, 62, 90, 1, 2, 3, 4})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		c := &byteChooser{b: data}
-		d := newDiffRun(t, c, smallPool)
-		for !c.done() {
-			d.step()
-		}
-		d.checkStats()
-	})
 }
