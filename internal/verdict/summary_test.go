@@ -3,9 +3,16 @@ package verdict
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/proxywatch/proxywatch"
 )
+
+func TestHitSize(t *testing.T) {
+	if got := unsafe.Sizeof(Hit{}); got != 16 {
+		t.Errorf("unsafe.Sizeof(Hit{}) = %d, want 16", got)
+	}
+}
 
 func TestKindSlots(t *testing.T) {
 	for _, k := range proxywatch.Kinds() {

@@ -26,7 +26,7 @@
 // Writers are serialized among themselves; a rebuild does not hold up
 // single changes, which are replayed onto the rebuilt table before it is
 // swapped in. Pending changes cost lookups little (a Contains on the side
-// trie; 1.2x with 10,000 pending, BenchmarkIncremental, 2026-11), but
+// trie; about 1.15x with 10,000 pending, BenchmarkIncremental, 2026-11), but
 // their memory is only reclaimed by folding.
 //
 // # Memory
