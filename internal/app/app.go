@@ -11,9 +11,11 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/proxywatch/proxywatch/internal/api"
 	"github.com/proxywatch/proxywatch/internal/config"
 	"github.com/proxywatch/proxywatch/internal/enrich"
 	"github.com/proxywatch/proxywatch/internal/feed"
+	"github.com/proxywatch/proxywatch/internal/forwardauth"
 	"github.com/proxywatch/proxywatch/internal/intel/formats"
 	"github.com/proxywatch/proxywatch/internal/sqlitestore"
 	"github.com/proxywatch/proxywatch/internal/store"
@@ -37,6 +39,8 @@ type App struct {
 	follow *follower
 
 	telLn   net.Listener
+	apiLn   net.Listener
+	faLn    net.Listener
 	closers []func() error // in order of opening
 	procs   []proc
 }
@@ -98,30 +102,77 @@ func New(ctx context.Context, cfg config.File, log *slog.Logger) (_ *App, err er
 	a.tel.AddReadiness("verdict table", a.follow.ready)
 
 	if cfg.Telemetry.Listen != "" {
-		ln, err := net.Listen("tcp", cfg.Telemetry.Listen)
-		if err != nil {
-			return nil, fmt.Errorf("telemetry: listen: %w", err)
+		if a.telLn, err = a.listen("telemetry", "tcp", cfg.Telemetry.Listen); err != nil {
+			return nil, err
 		}
-		a.telLn = ln
-		a.closers = append(a.closers, func() error {
-			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-				return err
-			}
-			return nil
+	}
+	if cfg.API.Enabled {
+		srv, err := api.New(cfg.API, api.Deps{
+			Logger: log.With("component", "api"), Registerer: a.tel.Registry,
+			Table: a.table, MinConfidence: cfg.Verdict.MinConfidence.Check,
+			Store: a.store, Enrich: a.enrich, Feeds: apiFeeds{a}, Export: a.apiExport,
 		})
+		if err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		if a.apiLn, err = a.listen("api", "tcp", cfg.API.Listen); err != nil {
+			return nil, err
+		}
+		a.procs = append(a.procs, proc{"api", func(ctx context.Context) error { return srv.Serve(ctx, a.apiLn) }})
+	}
+	if cfg.ForwardAuth.Enabled {
+		fa, err := forwardauth.New(cfg.ForwardAuth, forwardauth.Deps{
+			Logger: log.With("component", "forwardauth"), Registerer: a.tel.Registry,
+			Table: a.table, MinConfidence: cfg.Verdict.MinConfidence.ForwardAuth,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("forwardauth: %w", err)
+		}
+		network, addr := cfg.ForwardAuth.Network()
+		if a.faLn, err = a.listen("forwardauth", network, addr); err != nil {
+			return nil, err
+		}
+		a.procs = append(a.procs, proc{"forwardauth", func(ctx context.Context) error { return fa.Serve(ctx, a.faLn) }})
 	}
 
-	a.procs = []proc{
-		{"verdict", a.table.Run},
-		{"follower", a.follow.Run},
-		{"feeds", a.feeds.Run},
-	}
+	a.procs = append(a.procs,
+		proc{"verdict", a.table.Run},
+		proc{"follower", a.follow.Run},
+		proc{"feeds", a.feeds.Run},
+	)
 	if a.telLn != nil {
 		a.procs = append(a.procs, proc{"telemetry", func(ctx context.Context) error {
 			return a.tel.Serve(ctx, a.telLn, shutdownGrace)
 		}})
 	}
 	return a, nil
+}
+
+// listen binds addr for component and registers the listener for closing.
+func (a *App) listen(component, network, addr string) (net.Listener, error) {
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen: %w", component, err)
+	}
+	a.closers = append(a.closers, func() error {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	return ln, nil
+}
+
+// Addrs returns the bound address of each enabled listener, by component:
+// "telemetry", "api", "forwardauth".
+func (a *App) Addrs() map[string]net.Addr {
+	m := map[string]net.Addr{}
+	for name, ln := range map[string]net.Listener{"telemetry": a.telLn, "api": a.apiLn, "forwardauth": a.faLn} {
+		if ln != nil {
+			m[name] = ln.Addr()
+		}
+	}
+	return m
 }
 
 // TelemetryAddr returns the bound telemetry address, or nil when disabled.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/proxywatch/proxywatch"
+	"github.com/proxywatch/proxywatch/internal/config"
 	"github.com/proxywatch/proxywatch/internal/export"
 	"github.com/proxywatch/proxywatch/internal/export/csvexport"
 	"github.com/proxywatch/proxywatch/internal/export/ipset"
@@ -16,6 +17,7 @@ import (
 	"github.com/proxywatch/proxywatch/internal/export/plain"
 	"github.com/proxywatch/proxywatch/internal/export/rbldnsd"
 	"github.com/proxywatch/proxywatch/internal/export/stixexport"
+	"github.com/proxywatch/proxywatch/internal/store"
 )
 
 // exporters names every export format.
@@ -67,17 +69,24 @@ type ExportOptions struct {
 // minimum confidence applies. The document is complete only when the
 // returned error is nil.
 func (l *Local) Export(ctx context.Context, w io.Writer, o ExportOptions, now time.Time) (export.Stats, error) {
-	ex, ok := exporters()[o.Format]
-	if !ok {
-		return export.Stats{}, fmt.Errorf("export: unknown format %q (known: %v): %w", o.Format, ExportFormats(), proxywatch.ErrInvalid)
-	}
 	stale, err := l.staleFeeds(ctx, now)
 	if err != nil {
 		return export.Stats{}, err
 	}
+	return exportStore(ctx, l.store, l.cfg, stale, w, o, now)
+}
+
+// exportStore writes the indicators of st, but those of stale feeds, as o
+// says. It serves both the command line and the API.
+func exportStore(ctx context.Context, st store.Store, cfg config.File, stale map[string]bool, w io.Writer, o ExportOptions, now time.Time) (export.Stats, error) {
+	ex, ok := exporters()[o.Format]
+	if !ok {
+		return export.Stats{}, &proxywatch.Error{Kind: proxywatch.ErrInvalid,
+			Message: fmt.Sprintf("export: unknown format %q (known: %v)", o.Format, ExportFormats())}
+	}
 	var rerr error
 	live := func(yield func(proxywatch.Indicator) bool) {
-		for ind := range export.Values(l.store.Indicators(ctx, ""), &rerr) {
+		for ind := range export.Values(st.Indicators(ctx, ""), &rerr) {
 			if stale[ind.Source.Feed] {
 				continue
 			}
@@ -86,9 +95,9 @@ func (l *Local) Export(ctx context.Context, w io.Writer, o ExportOptions, now ti
 			}
 		}
 	}
-	st, err := ex.Export(w, live, export.Options{
-		Allowlist:     l.cfg.Allowlist.Effective(),
-		MinConfidence: l.cfg.Verdict.MinConfidence.Export,
+	stats, err := ex.Export(w, live, export.Options{
+		Allowlist:     cfg.Allowlist.Effective(),
+		MinConfidence: cfg.Verdict.MinConfidence.Export,
 		Now:           now,
 		Kinds:         o.Kinds,
 		Name:          o.Name,
@@ -98,7 +107,7 @@ func (l *Local) Export(ctx context.Context, w io.Writer, o ExportOptions, now ti
 		err = rerr
 	}
 	if err != nil {
-		return st, fmt.Errorf("export %s: %w", o.Format, err)
+		return stats, fmt.Errorf("export %s: %w", o.Format, err)
 	}
-	return st, nil
+	return stats, nil
 }

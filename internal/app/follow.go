@@ -203,6 +203,17 @@ func (f *follower) refreshStale(ctx context.Context) {
 	}
 }
 
+// staleSet returns a copy of the feeds left out of the table as stale.
+func (f *follower) staleSet() map[string]bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := make(map[string]bool, len(f.stale))
+	for k, v := range f.stale {
+		m[k] = v
+	}
+	return m
+}
+
 // values adapts a fallible sequence, stopping at the first error, which it
 // stores in *errp.
 func values(seq iter.Seq2[proxywatch.Indicator, error], errp *error) iter.Seq[proxywatch.Indicator] {

@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 
 	"github.com/proxywatch/proxywatch/internal/allowlist"
+	"github.com/proxywatch/proxywatch/internal/api"
 	"github.com/proxywatch/proxywatch/internal/enrich"
 	"github.com/proxywatch/proxywatch/internal/feed"
+	"github.com/proxywatch/proxywatch/internal/forwardauth"
 	"github.com/proxywatch/proxywatch/internal/intel/formats"
 	"github.com/proxywatch/proxywatch/internal/sqlitestore"
 	"github.com/proxywatch/proxywatch/internal/telemetry"
@@ -18,13 +20,15 @@ import (
 type File struct {
 	// DataDir holds the store, the feeds' last good copies and other
 	// state. Relative paths are relative to the working directory.
-	DataDir   string             `yaml:"data_dir"`
-	Store     sqlitestore.Config `yaml:"store"`
-	Feeds     feed.Config        `yaml:"feeds"`
-	Verdict   verdict.Config     `yaml:"verdict"`
-	Allowlist allowlist.Config   `yaml:"allowlist"`
-	Enrich    enrich.Config      `yaml:"enrich"`
-	Telemetry telemetry.Config   `yaml:"telemetry"`
+	DataDir     string             `yaml:"data_dir"`
+	Store       sqlitestore.Config `yaml:"store"`
+	Feeds       feed.Config        `yaml:"feeds"`
+	Verdict     verdict.Config     `yaml:"verdict"`
+	Allowlist   allowlist.Config   `yaml:"allowlist"`
+	Enrich      enrich.Config      `yaml:"enrich"`
+	Telemetry   telemetry.Config   `yaml:"telemetry"`
+	API         api.Config         `yaml:"api"`
+	ForwardAuth forwardauth.Config `yaml:"forwardauth"`
 
 	derivedFrom string // the DataDir the store path was derived from
 }
@@ -33,13 +37,15 @@ type File struct {
 // ./proxywatch-data, listening on loopback only, no remote feeds.
 func Default() File {
 	return File{
-		DataDir:   "./proxywatch-data",
-		Store:     storeDefaults(),
-		Feeds:     feed.DefaultConfig(),
-		Verdict:   verdict.DefaultConfig(),
-		Allowlist: allowlist.DefaultConfig(),
-		Enrich:    enrich.DefaultConfig(),
-		Telemetry: telemetry.DefaultConfig(),
+		DataDir:     "./proxywatch-data",
+		Store:       storeDefaults(),
+		Feeds:       feed.DefaultConfig(),
+		Verdict:     verdict.DefaultConfig(),
+		Allowlist:   allowlist.DefaultConfig(),
+		Enrich:      enrich.DefaultConfig(),
+		Telemetry:   telemetry.DefaultConfig(),
+		API:         api.DefaultConfig(),
+		ForwardAuth: forwardauth.DefaultConfig(),
 	}
 }
 
@@ -76,5 +82,7 @@ func (f File) Validate() error {
 	errs = append(errs, prefixed("allowlist", f.Allowlist.Validate())...)
 	errs = append(errs, prefixed("enrich", f.Enrich.Validate())...)
 	errs = append(errs, prefixed("telemetry", f.Telemetry.Validate())...)
+	errs = append(errs, prefixed("api", f.API.Validate())...)
+	errs = append(errs, prefixed("forwardauth", f.ForwardAuth.Validate())...)
 	return errors.Join(errs...)
 }
