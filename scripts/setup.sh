@@ -18,7 +18,7 @@ if [ "${1:-}" = "--test" ]; then
 	#   nft, ipset, ip           firewall exports applied inside test network namespaces
 	for pair in tshark:tshark nfcapd:nfdump softflowd:softflowd tcpdump:tcpdump rbldnsd:rbldnsd \
 		fail2ban-regex:fail2ban sshg-parser:sshguard nginx:nginx-light caddy:caddy \
-		nft:nftables ipset:ipset ip:iproute2 bc:bc python3:python3; do
+		nft:nftables ipset:ipset iptables:iptables ip:iproute2 curl:curl bc:bc python3:python3; do
 		prog=${pair%%:*} pkg=${pair#*:}
 		command -v "$prog" >/dev/null 2>&1 || [ -x "/usr/sbin/$prog" ] || [ -x "/usr/libexec/sshguard/$prog" ] || need+=("$pkg")
 	done
