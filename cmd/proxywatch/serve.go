@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/proxywatch/proxywatch/internal/app"
 	"github.com/proxywatch/proxywatch/internal/config"
@@ -38,12 +41,38 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		attrs = append(attrs, slog.String("telemetry", addr.String()))
 	}
 	log.Info("proxywatch serving", attrs...)
+	go reloadOnHUP(ctx, a, *cfgPath, *dataDir, e, log)
 	if err := a.Run(ctx); err != nil {
 		log.Error("stopped", slog.Any("err", err))
 		return exitError
 	}
 	log.Info("stopped")
 	return exitOK
+}
+
+// reloadOnHUP reloads the configuration on each SIGHUP, keeping the old one
+// when the new file is invalid.
+func reloadOnHUP(ctx context.Context, a *app.App, path, dataDir string, e *env, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		cfg, err := loadConfig(path, dataDir, e)
+		if err != nil {
+			log.Error("reload: new configuration refused; keeping the running one", slog.Any("err", err))
+			continue
+		}
+		if err := a.Reload(ctx, cfg); err != nil {
+			log.Warn("reload", slog.Any("err", err))
+			continue
+		}
+		log.Info("reloaded")
+	}
 }
 
 // loadConfig loads the configuration and applies a --data override.

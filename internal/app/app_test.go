@@ -229,3 +229,36 @@ func TestCheckMatchesASNThroughEnrichment(t *testing.T) {
 		t.Errorf("Check(1.0.0.1) = %+v, want unlisted in AS15169", vs[1])
 	}
 }
+
+// TestReload swaps a new allowlist into the running table and reports the
+// sections that need a restart.
+func TestReload(t *testing.T) {
+	cfg := testConfig(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := New(ctx, cfg, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	addr := netip.MustParseAddr("203.0.113.7")
+	a.Table().Put(proxywatch.Indicator{Subject: proxywatch.AddrSubject(addr), Kind: proxywatch.KindC2, Confidence: 90, Source: proxywatch.Source{Feed: "local"}})
+	if !lookupListed(a.Table(), addr) {
+		t.Fatal("not listed before reload")
+	}
+	next := cfg
+	next.Allowlist.Prefixes = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}
+	if err := a.Reload(ctx, next); err != nil {
+		t.Errorf("Reload(allowlist only) = %v, want nil", err)
+	}
+	if lookupListed(a.Table(), addr) {
+		t.Error("still listed after the allowlist reload")
+	}
+	next.Verdict.MinConfidence.Check = 90
+	if err := a.Reload(ctx, next); err == nil || !strings.Contains(err.Error(), "verdict") {
+		t.Errorf("Reload(verdict changed) = %v, want a restart notice naming verdict", err)
+	}
+	cancel()
+	<-done
+}
