@@ -17,6 +17,10 @@ const DNSBLTestCode = 2
 // DNSBLTestTXT is the TXT record answered for the RFC 5782 test point.
 const DNSBLTestTXT = "listed: RFC 5782 test point"
 
+// DNSBLDefaultTXT is the TXT template of a DNSBL zone that does not set
+// one (see DNSBLTemplate).
+const DNSBLDefaultTXT = "{addr} listed: {kind} ({feed})"
+
 // DNSBLMaxTXT is the longest TXT text a DNSBL answers: rbldnsd cuts its
 // TXT records there, so the export and the server agree.
 const DNSBLMaxTXT = 254

@@ -75,7 +75,7 @@ type RateLimit struct {
 }
 
 // DefaultTXT is the TXT template of a zone that does not set one.
-const DefaultTXT = "{addr} listed: {kind} ({feed})"
+const DefaultTXT = proxywatch.DNSBLDefaultTXT
 
 // DefaultConfig returns the configuration used when the section is absent.
 func DefaultConfig() Config {
