@@ -56,8 +56,8 @@ var thirdParty = map[string][]string{
 	"modernc.org/sqlite":                   {"internal/sqlitestore"},
 	"go.yaml.in/yaml/v3":                   {"internal/config", "internal/sim/..."},
 	"golang.org/x/sync":                    {"internal/app", "internal/feed"},
-	"github.com/prometheus/client_golang":  {"internal/telemetry", "internal/app", "internal/verdict", "internal/sqlitestore", "internal/feed", "internal/api", "internal/dnsbl", "internal/forwardauth", "internal/export/...", "internal/authwatch", "internal/flowwatch", "internal/decision", "internal/cluster"}, // components export their own metrics
-	"github.com/google/go-cmp":             {"internal/store/storetest", "internal/itest"},                                                                                                                                                                                                                            // test support only
+	"github.com/prometheus/client_golang":  {"internal/telemetry", "internal/app", "internal/verdict", "internal/sqlitestore", "internal/feed", "internal/api", "internal/dnsbl", "internal/forwardauth", "internal/export/...", "internal/authwatch", "internal/flowwatch", "internal/decision", "internal/cluster", "internal/flow/netflow"}, // components export their own metrics
+	"github.com/google/go-cmp":             {"internal/store/storetest", "internal/itest"},                                                                                                                                                                                                                                                     // test support only
 	"github.com/netsampler/goflow2":        {"internal/flow/netflow"},
 	"github.com/miekg/dns":                 {"internal/dnsbl"},
 	"github.com/jackc/pgx":                 {"internal/pgstore"},
