@@ -1,0 +1,350 @@
+package flowwatch
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+
+	"github.com/proxywatch/proxywatch"
+	"github.com/proxywatch/proxywatch/internal/flow"
+)
+
+// maxAggHosts bounds the clients listed per endpoint in one round.
+const maxAggHosts = 2048
+
+// c2agg gathers, in one round, the pairs of one outside endpoint.
+type c2agg struct {
+	clients, periodic, suspects int
+	conns                       int
+	hosts                       []pairRef
+	single                      pairKey // the pair, while there is only one
+	singleScores                beaconScores
+}
+
+type pairRef struct {
+	h           addrKey
+	n           int
+	first, last int64
+}
+
+// groupKey puts endpoints of one provider's range and one service
+// together: C2 servers of one botnet sit side by side.
+type groupKey struct {
+	net  addrKey // the /24 (IPv4) or /48 (IPv6)
+	port uint16
+	prot uint8
+}
+
+func groupOf(k epKey) groupKey {
+	a := k.addr.addr()
+	bits := 48
+	if a.Is4() {
+		bits = 24
+	}
+	p, _ := a.Prefix(bits)
+	return groupKey{net: keyOf(p.Addr()), port: k.port, prot: k.prot}
+}
+
+// evalEndpoints reports collectors, C2 servers and the bots that talk to
+// them.
+func (w *Watch) evalEndpoints(now, ep int64) {
+	win := w.cfg.Window.Microseconds()
+	for i := range w.eps.ents {
+		e := &w.eps.ents[i].val
+		e.flags = 0
+		if w.eps.ents[i].key.prot == flow.ProtoUDP && w.collectorish(e, ep) {
+			e.flags |= epCollCand
+		}
+	}
+	// One pass over the pairs: beacon scores, clients per endpoint.
+	w.pairs.sweep(func(_ pairKey, p *pairState) bool { return p.last < now-win })
+	aggs := map[epKey]*c2agg{}
+	var scratch []float64
+	for i := range w.pairs.ents {
+		k, p := w.pairs.ents[i].key, &w.pairs.ents[i].val
+		var b beaconScores
+		b, scratch = scoreBeacon(p, now, win, scratch)
+		p.score, p.scoredAt = float32(b.Score), now
+		ek := k.ep()
+		a := aggs[ek]
+		if a == nil {
+			a = &c2agg{}
+			aggs[ek] = a
+		}
+		a.clients++
+		a.conns += b.N
+		if b.N >= w.cfg.Beacon.MinConns && b.Score >= w.cfg.Beacon.Periodic {
+			a.periodic++
+		}
+		if len(a.hosts) < maxAggHosts {
+			a.hosts = append(a.hosts, pairRef{h: k.in, n: int(p.n), first: p.first, last: p.last})
+		}
+		if a.clients == 1 && len(a.hosts) == 1 {
+			a.single = k
+			a.singleScores = b
+		}
+	}
+	// Endpoints a single host talks to: the one-infected-host view.
+	for _, a := range aggs {
+		if a.clients == 1 {
+			if p := w.pairs.get(a.single); p != nil {
+				w.singlePair(a.single, p, &a.singleScores, now)
+			}
+		}
+	}
+	// Collectors first: their senders are suspects for the C2 round.
+	type found struct {
+		k    epKey
+		conf uint8
+		role proxywatch.Role
+	}
+	var servers []found
+	for i := range w.eps.ents {
+		k, e := w.eps.ents[i].key, &w.eps.ents[i].val
+		if e.flags&epCollCand == 0 {
+			continue
+		}
+		if conf := w.reportCollector(k, e, aggs[k], now, ep); conf >= w.cfg.ReportConfidence {
+			servers = append(servers, found{k, conf, proxywatch.RoleCollector})
+			if a := aggs[k]; a != nil {
+				for _, r := range a.hosts {
+					w.suspect[r.h] |= sCollector
+				}
+			}
+		}
+	}
+	// C2 candidates: enough clients, small control traffic.
+	cands := map[groupKey][]epKey{}
+	for k, a := range aggs {
+		if a.clients < w.cfg.C2.MinClients {
+			continue
+		}
+		e := w.eps.get(k)
+		if e == nil || e.flags&epCollCand != 0 {
+			continue
+		}
+		c := e.counts(ep)
+		if c.fromPkts == 0 {
+			continue // never answers: a collector's business, not a C2's
+		}
+		if pk := c.toPkts + c.fromPkts; pk == 0 || (c.toBytes+c.fromBytes)/pk > w.cfg.C2.MaxPacket {
+			continue
+		}
+		e.flags |= epC2Cand
+		g := groupOf(k)
+		cands[g] = append(cands[g], k)
+	}
+	for g, ks := range cands {
+		for _, k := range ks {
+			a := aggs[k]
+			for _, r := range a.hosts {
+				if w.suspect[r.h]&(sRelay|sBackconnect|sCollector|sExposed) != 0 {
+					a.suspects++
+				}
+			}
+			pinned, siblings := w.pinned(k, a, cands[g])
+			if conf := w.reportC2(k, a, pinned, siblings, now, ep); conf >= w.cfg.ReportConfidence {
+				servers = append(servers, found{k, conf, proxywatch.RoleC2})
+			}
+		}
+	}
+	// The bots of the servers found.
+	for _, s := range servers {
+		a := aggs[s.k]
+		if a == nil {
+			continue
+		}
+		conf := min(s.conf, 90) - 5
+		for _, r := range a.hosts {
+			w.suspect[r.h] |= sBot
+			w.emit(&proxywatch.Finding{
+				Detector: "bot", Role: proxywatch.RoleBot, Subject: proxywatch.AddrSubject(r.h.addr()), Inside: true,
+				Confidence: conf, Start: us(r.first), End: us(r.last), Peers: []netip.Addr{s.k.addr.addr()},
+				Ports: []uint16{s.k.port}, Counts: map[string]int64{"flows": int64(r.n)},
+				Reasons: []string{"client-of-" + string(s.role)},
+				Summary: fmt.Sprintf("%s contacted %s %s:%d %d times", r.h.addr(), s.role, s.k.addr.addr(), s.k.port, r.n),
+			}, now)
+		}
+	}
+}
+
+// collectorish reports whether e receives small one-way datagrams from
+// enough inside hosts, and never answers.
+func (w *Watch) collectorish(e *epState, ep int64) bool {
+	c := e.counts(ep)
+
+	if c.sessions == 0 || c.toPkts == 0 || c.fromPkts > 0 || c.oneway < c.sessions {
+		return false
+	}
+	// Datagrams, not streams: few sessions of more than three packets
+	// (unknowable under sampling, where counts are scaled).
+	if c.toBytes/c.toPkts > w.cfg.Collector.MaxPacket || c.multi > 0.1*c.sessions ||
+		c.sessions < float64(w.cfg.Collector.MinDatagrams) {
+		return false
+	}
+	return e.clients.count(ep) >= float64(w.cfg.Collector.MinClients)
+}
+
+func (w *Watch) reportCollector(k epKey, e *epState, a *c2agg, now, ep int64) uint8 {
+	c := e.counts(ep)
+	senders := e.clients.count(ep)
+	var periodic, suspects float64
+	if a != nil && a.clients > 0 {
+		periodic = float64(a.periodic) / float64(a.clients)
+		for _, r := range a.hosts {
+			if w.suspect[r.h]&(sRelay|sBackconnect|sExposed) != 0 {
+				suspects++
+			}
+		}
+		suspects /= float64(a.clients)
+	}
+	u := 0.0
+	if unusualPort(k.port) {
+		u = 1
+	}
+	fan := math.Min(1, math.Log2(senders/float64(w.cfg.Collector.MinClients)+1))
+	score := 0.55 + 0.15*fan + 0.1*periodic + 0.1*suspects + 0.1*u
+	if w.trace != nil {
+		w.trace("collector", k.addr.addr(), k.port, map[string]float64{"senders": senders, "sessions": c.sessions,
+			"packets": c.toPkts, "mean_packet": c.toBytes / c.toPkts, "periodic": periodic, "suspects": suspects,
+			"unusual": u, "score": score})
+	}
+	conf := uint8(math.Min(99, 100*score))
+	w.emit(&proxywatch.Finding{
+		Detector: "udp_collector", Role: proxywatch.RoleCollector, Subject: proxywatch.AddrSubject(k.addr.addr()),
+		Confidence: conf, Start: us(e.first), End: us(e.last), Ports: []uint16{k.port}, Peers: samplePeers(a),
+		Counts: map[string]int64{"senders": int64(math.Round(senders)), "flows": int64(c.sessions),
+			"packets": int64(c.toPkts), "bytes": int64(c.toBytes), "answers": 0, "udp": 1},
+		Scores:  map[string]float64{"periodic_share": round3(periodic), "suspect_share": round3(suspects)},
+		Reasons: []string{"one-way-udp", "fan-in"},
+		Summary: fmt.Sprintf("%.0f inside hosts sent %.0f small UDP datagrams to %s:%d, which never answered",
+			senders, c.toPkts, k.addr.addr(), k.port),
+	}, now)
+	return conf
+}
+
+// pinned returns the share of k's clients that talk to no sibling of k
+// (another candidate in the same range, on the same port) more than a
+// tenth as often as to k, and the number of siblings.
+func (w *Watch) pinned(k epKey, a *c2agg, group []epKey) (float64, int) {
+	sib := 0
+	for _, o := range group {
+		if o != k {
+			sib++
+		}
+	}
+	if sib == 0 || len(a.hosts) == 0 {
+		return 0, 0
+	}
+	n := 0
+	for _, r := range a.hosts {
+		ok := true
+		for _, o := range group {
+			if o == k {
+				continue
+			}
+			if p := w.pairs.get(pairKey{in: r.h, out: o.addr, port: o.port, prot: o.prot}); p != nil && int(p.n) > max(1, r.n/10) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			n++
+		}
+	}
+	return float64(n) / float64(len(a.hosts)), sib
+}
+
+// reportC2 scores a C2 candidate: the share of its clients that beacon to
+// it periodically, the share pinned to it among siblings, the share that
+// other detectors suspect, and an unusual port.
+func (w *Watch) reportC2(k epKey, a *c2agg, pinned float64, siblings int, now, ep int64) uint8 {
+	e := w.eps.get(k)
+	c := e.counts(ep)
+	clients := float64(a.clients)
+	periodic := float64(a.periodic) / clients
+	suspects := float64(a.suspects) / clients
+	u := 0.0
+	if unusualPort(k.port) {
+		u = 1
+	}
+	// Timing: the share of clients beaconing periodically or, where
+	// sampling hides single beacons, how flat the endpoint's hourly
+	// contacts are (machines do not sleep).
+	flat := histScore(e.hours.counts(now, e.first, nil))
+	timing := math.Max(periodic, 0.8*flat)
+	score := 0.35*timing + 0.25*pinned + 0.3*suspects + 0.1*u
+	// Periodic, pinned machine traffic on a common port is what device
+	// clouds look like too: without an unusual port or suspect clients it
+	// is not reported.
+	if u == 0 && suspects < 0.3 {
+		score = math.Min(score, 0.45)
+	}
+	if w.trace != nil {
+		w.trace("c2", k.addr.addr(), k.port, map[string]float64{"clients": clients, "fanin": e.clients.count(ep),
+			"periodic": periodic, "flat": flat, "pinned": pinned, "siblings": float64(siblings), "suspects": suspects,
+			"unusual": u, "mean_packet": (c.toBytes + c.fromBytes) / (c.toPkts + c.fromPkts),
+			"sessions": c.sessions, "score": score})
+	}
+	conf := uint8(math.Min(99, 100*score))
+	if conf < w.cfg.ReportConfidence {
+		return conf
+	}
+	proto := "tcp"
+	if k.prot == flow.ProtoUDP {
+		proto = "udp"
+	}
+	w.emit(&proxywatch.Finding{
+		Detector: "c2_fanin", Role: proxywatch.RoleC2, Subject: proxywatch.AddrSubject(k.addr.addr()),
+		Confidence: conf, Start: us(e.first), End: us(e.last), Ports: []uint16{k.port}, Peers: samplePeers(a),
+		Counts: map[string]int64{"clients": int64(a.clients), "periodic_clients": int64(a.periodic),
+			"suspect_clients": int64(a.suspects), "siblings": int64(siblings), "flows": int64(c.sessions)},
+		Scores: map[string]float64{"periodic_share": round3(periodic), "hourly_flatness": round3(flat), "pinned_share": round3(pinned),
+			"suspect_share": round3(suspects)},
+		Reasons: []string{"fan-in", "control-traffic"},
+		Summary: fmt.Sprintf("%d inside hosts contact %s:%d/%s (%d periodically, %.0f%% pinned among %d siblings, %d suspected of relaying)",
+			a.clients, k.addr.addr(), k.port, proto, a.periodic, 100*pinned, siblings, a.suspects),
+	}, now)
+	return conf
+}
+
+// singlePair reports a C2 seen from one infected host alone: a strongly
+// periodic pair to an unusual port whose attempts mostly fail, as a bot's
+// do when its C2 is down or sinkholed. Honest periodic clients (monitoring
+// agents, update checks) reach their servers.
+func (w *Watch) singlePair(k pairKey, p *pairState, b *beaconScores, now int64) {
+	cfg := &w.cfg.Beacon
+	if k.prot != flow.ProtoTCP || b.N < cfg.MinConns || b.Score < cfg.Strong || !unusualPort(k.port) ||
+		float64(p.fails) < cfg.FailedShare*float64(p.n) {
+		return
+	}
+	conf := uint8(math.Min(69, 50+40*(b.Score-cfg.Strong)/(1-cfg.Strong)))
+	scores := map[string]float64{"beacon": round3(b.Score), "ts": round3(b.TS), "ds": round3(b.DS),
+		"hist": round3(b.Hist), "dur": round3(b.Dur)}
+	counts := map[string]int64{"flows": int64(p.n), "failed": int64(p.fails), "interval_s": int64(b.Interval)}
+	w.emit(&proxywatch.Finding{
+		Detector: "beacon", Role: proxywatch.RoleC2, Subject: proxywatch.AddrSubject(k.out.addr()),
+		Confidence: conf, Start: us(p.first), End: us(p.last), Peers: []netip.Addr{k.in.addr()},
+		Ports: []uint16{k.port}, Counts: counts, Scores: scores, Reasons: []string{"beacon", "failing-attempts"},
+		Summary: fmt.Sprintf("%s beacons to %s:%d every %.0fs, %d of %d attempts failing",
+			k.in.addr(), k.out.addr(), k.port, b.Interval, p.fails, p.n),
+	}, now)
+	w.emit(&proxywatch.Finding{
+		Detector: "beacon", Role: proxywatch.RoleBot, Subject: proxywatch.AddrSubject(k.in.addr()), Inside: true,
+		Confidence: conf, Start: us(p.first), End: us(p.last), Peers: []netip.Addr{k.out.addr()},
+		Ports: []uint16{k.port}, Counts: counts, Scores: scores, Reasons: []string{"beacon", "failing-attempts"},
+		Summary: fmt.Sprintf("%s beacons to %s:%d every %.0fs", k.in.addr(), k.out.addr(), k.port, b.Interval),
+	}, now)
+}
+
+func samplePeers(a *c2agg) []netip.Addr {
+	if a == nil {
+		return nil
+	}
+	n := min(len(a.hosts), 8)
+	out := make([]netip.Addr, 0, n)
+	for _, r := range a.hosts[:n] {
+		out = append(out, r.h.addr())
+	}
+	return out
+}

@@ -1,0 +1,253 @@
+package flowwatch
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/proxywatch/proxywatch"
+)
+
+// Suspicion flags of inside hosts, rebuilt every round: a C2's clients
+// that are suspects for other reasons make it more likely a C2.
+const (
+	sRelay = 1 << iota
+	sBackconnect
+	sCollector
+	sExposed
+	sBot // client of a C2 or collector found
+)
+
+// evaluate scores everything the detectors hold at event time now: inside
+// hosts first (relays, backconnect bots), then outside endpoints
+// (collectors, C2 servers) with the inside suspects as evidence, then the
+// bots of the servers found.
+func (w *Watch) evaluate(now int64) {
+	w.stats.Evals++
+	ep := now / w.epochLen
+	clear(w.suspect)
+	w.evalRelays(now, ep)
+	w.evalTunnels(now)
+	w.evalEndpoints(now, ep)
+	w.evalBotRelays(now, ep)
+	win := w.cfg.Window.Microseconds()
+	w.eps.sweep(func(_ epKey, e *epState) bool { return e.last < now-win })
+	w.listed.sweep(func(_ listedKey, t *int64) bool { return *t < now-win })
+}
+
+func us(t int64) time.Time { return time.UnixMicro(t).UTC() }
+
+// evalRelays reports relays and exposed proxies.
+func (w *Watch) evalRelays(now, ep int64) {
+	cfg := &w.cfg.Relay
+	win := w.cfg.Window.Microseconds()
+	w.relays.sweep(func(_ addrKey, r *relayState) bool { return r.last < now-win })
+	for i := range w.relays.ents {
+		h, r := w.relays.ents[i].key, &w.relays.ents[i].val
+		c := r.counts(ep)
+		clients := r.clients.count(ep)
+		portClients := r.portClients.count(ep)
+		var share, chance float64
+		if c.answered > 0 {
+			share = float64(c.matched) / float64(c.answered)
+			chance = float64(c.shifted) / float64(c.answered)
+		}
+		excess := share - chance
+		dests := r.dests.count(ep)
+		isRelay := int(c.matched) >= cfg.MinMatched && clients >= float64(cfg.MinClients) &&
+			dests >= 2 && excess >= cfg.MinShare
+		if w.trace != nil {
+			w.trace("relay", h.addr(), r.port, map[string]float64{"answered": float64(c.answered), "matched": float64(c.matched),
+				"shifted": float64(c.shifted), "clients": clients, "dests": dests, "share": share, "chance": chance,
+				"port_clients": portClients, "socks": float64(c.socks)})
+		}
+		peers := make([]netip.Addr, 0, r.npeers)
+		for _, p := range r.peers[:r.npeers] {
+			peers = append(peers, p.addr())
+		}
+		counts := map[string]int64{"answered": int64(c.answered), "matched": int64(c.matched),
+			"chance_matched": int64(c.shifted), "clients": int64(math.Round(clients)),
+			"destinations": int64(math.Round(dests)), "port_clients": int64(math.Round(portClients))}
+		if isRelay {
+			strength := math.Min(1, (excess-cfg.MinShare)/(1-cfg.MinShare)) * math.Min(1, float64(c.matched)/10)
+			conf := uint8(60 + 39*strength)
+			r.flags |= sRelay
+			w.suspect[h] |= sRelay
+			start, end := r.matchFirst, r.matchLast
+			if start == 0 {
+				start, end = r.first, r.last
+			}
+			w.emit(&proxywatch.Finding{
+				Detector: "relay", Role: proxywatch.RoleRelay, Subject: proxywatch.AddrSubject(h.addr()),
+				Inside: true, Confidence: conf, Start: us(start), End: us(end), Peers: peers,
+				Ports: []uint16{r.port}, Counts: counts,
+				Scores:  map[string]float64{"matched_share": round3(share), "chance_share": round3(chance)},
+				Reasons: []string{"lockstep-relay"},
+				Summary: fmt.Sprintf("%s relayed %d of %d answered sessions from %.0f outside clients to %.0f destinations",
+					h.addr(), c.matched, c.answered, clients, dests),
+			}, now)
+		}
+		proxyish := w.proxyPort(r.port) || unusualPort(r.port)
+		var conf uint8
+		switch {
+		case !proxyish || portClients < float64(w.cfg.Exposed.MinClients) && !isRelay:
+		case isRelay || c.socks > 0:
+			conf = 75
+		case c.matched >= 2 && excess >= cfg.MinShare/2:
+			conf = 55
+		default:
+			conf = 40 // many clients on a proxy port, no sign of proxying
+		}
+		if conf > 0 {
+			w.suspect[h] |= sExposed
+			w.emit(&proxywatch.Finding{
+				Detector: "exposed_proxy", Role: proxywatch.RoleExposedProxy, Subject: proxywatch.AddrSubject(h.addr()),
+				Inside: true, Confidence: conf, Start: us(r.first), End: us(r.last), Peers: peers,
+				Ports: []uint16{r.port}, Counts: counts, Reasons: []string{"many-clients-proxy-port"},
+				Summary: fmt.Sprintf("%s answered %.0f outside clients on port %d", h.addr(), portClients, r.port),
+			}, now)
+		}
+	}
+}
+
+// evalTunnels reports backconnect bots and, once enough bots share one,
+// their backconnect server.
+func (w *Watch) evalTunnels(now int64) {
+	cfg := &w.cfg.Backconnect
+	win := w.cfg.Window.Microseconds()
+	w.hosts.sweep(func(_ addrKey, h *histState) bool { return h.last < now-win })
+	for i := range w.hosts.ents {
+		h, st := w.hosts.ents[i].key, &w.hosts.ents[i].val
+		st.roll(now / histWidth)
+		for j := range st.peers {
+			p := &st.peers[j]
+			if p.sessions == 0 {
+				continue
+			}
+			if p.last < now-histWidth*histBuckets {
+				*p = tunnelPeer{}
+				continue
+			}
+			t := scoreTunnel(st, p)
+			if w.trace != nil {
+				w.trace("tunnel", h.addr(), p.ep.port, map[string]float64{"up": t.up, "down": t.down, "other": t.other,
+					"explained": t.explained, "other_sessions": float64(t.otherSessions), "span_min": float64(t.span) / 60e6})
+			}
+			// Sampling hides most short sessions: two seen stand for many.
+			minSessions := cfg.MinSessions
+			if p.sampled {
+				minSessions = min(minSessions, 2)
+			}
+			knownServer := len(w.bcBots[p.ep]) >= cfg.MinBots
+			if t.span < cfg.MinDuration.Microseconds() || t.up < float64(cfg.MinBytes) || t.up < cfg.UpRatio*t.down {
+				continue
+			}
+			if (t.explained < cfg.MinExplain || t.otherSessions < minSessions) && !knownServer {
+				continue
+			}
+			st.flags |= sBackconnect
+			w.suspect[h] |= sBackconnect
+			bots := w.bcBots[p.ep]
+			if bots == nil {
+				bots = map[addrKey]int64{}
+				w.bcBots[p.ep] = bots
+			}
+			if len(bots) < 1024 {
+				bots[h] = now
+			}
+			vol := math.Min(1, math.Log2(t.up/float64(cfg.MinBytes)+1)/4)
+			fit := math.Max(0, (t.explained-cfg.MinExplain)/(1-cfg.MinExplain+1e-9))
+			conf := uint8(55 + 44*vol*fit)
+			reason := "upload-matches-downloads"
+			if t.explained < cfg.MinExplain || t.otherSessions < minSessions {
+				conf, reason = 60, "session-to-backconnect-server"
+			}
+			w.emit(&proxywatch.Finding{
+				Detector: "backconnect", Role: proxywatch.RoleBackconnectBot, Subject: proxywatch.AddrSubject(h.addr()),
+				Inside: true, Confidence: conf, Start: us(p.first), End: us(p.last),
+				Peers: []netip.Addr{p.ep.addr.addr()}, Ports: []uint16{p.ep.port},
+				Counts: map[string]int64{"up_bytes": int64(t.up), "down_bytes": int64(t.down),
+					"other_down_bytes": int64(t.other), "other_sessions": int64(t.otherSessions), "sessions": int64(p.sessions)},
+				Scores:  map[string]float64{"explained": round3(t.explained)},
+				Reasons: []string{reason},
+				Summary: fmt.Sprintf("%s uploaded %.0f bytes to %s:%d over %s while downloading %.0f bytes from %d other sessions",
+					h.addr(), t.up, p.ep.addr.addr(), p.ep.port, time.Duration(t.span*1000).Round(time.Minute), t.other, t.otherSessions),
+			}, now)
+		}
+	}
+	for ek, bots := range w.bcBots {
+		for h, t := range bots {
+			if t < now-win {
+				delete(bots, h)
+			}
+		}
+		if len(bots) == 0 {
+			delete(w.bcBots, ek)
+			continue
+		}
+		if len(bots) < cfg.MinBots {
+			continue
+		}
+		conf := uint8(min(95, 65+5*(len(bots)-cfg.MinBots)))
+		peers := make([]netip.Addr, 0, 8)
+		for h := range bots {
+			if len(peers) == 8 {
+				break
+			}
+			peers = append(peers, h.addr())
+		}
+		first := now
+		if e := w.eps.get(ek); e != nil {
+			first = e.first
+		}
+		w.emit(&proxywatch.Finding{
+			Detector: "backconnect", Role: proxywatch.RoleBackconnectC2, Subject: proxywatch.AddrSubject(ek.addr.addr()),
+			Confidence: conf, Start: us(first), End: us(now), Peers: peers, Ports: []uint16{ek.port},
+			Counts:  map[string]int64{"bots": int64(len(bots))},
+			Reasons: []string{"backconnect-server"},
+			Summary: fmt.Sprintf("%s:%d carries the relayed traffic of %d inside hosts", ek.addr.addr(), ek.port, len(bots)),
+		}, now)
+	}
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// evalBotRelays reports, among the bots just found, those that accept
+// sessions from outside clients on a proxy-like port: a bot serving
+// outsiders is relaying for them even where sampling hides the lockstep
+// pairs.
+func (w *Watch) evalBotRelays(now, ep int64) {
+	for i := range w.relays.ents {
+		h, r := w.relays.ents[i].key, &w.relays.ents[i].val
+		if w.suspect[h]&sBot == 0 || w.suspect[h]&sRelay != 0 {
+			continue
+		}
+		if !w.proxyPort(r.port) && !unusualPort(r.port) {
+			continue
+		}
+		c := r.counts(ep)
+		portClients := r.portClients.count(ep)
+		if c.matched < 1 && portClients < 2 {
+			continue
+		}
+		peers := make([]netip.Addr, 0, r.npeers)
+		for _, p := range r.peers[:r.npeers] {
+			peers = append(peers, p.addr())
+		}
+		counts := map[string]int64{"answered": int64(c.answered), "matched": int64(c.matched),
+			"port_clients": int64(math.Round(portClients))}
+		for _, role := range []proxywatch.Role{proxywatch.RoleRelay, proxywatch.RoleExposedProxy} {
+			det := "relay"
+			if role == proxywatch.RoleExposedProxy {
+				det = "exposed_proxy"
+			}
+			w.emit(&proxywatch.Finding{
+				Detector: det, Role: role, Subject: proxywatch.AddrSubject(h.addr()), Inside: true,
+				Confidence: 60, Start: us(r.first), End: us(r.last), Peers: peers, Ports: []uint16{r.port},
+				Counts: counts, Reasons: []string{"bot-serving-outside-clients"},
+				Summary: fmt.Sprintf("%s, a bot, answered %.0f outside clients on port %d", h.addr(), portClients, r.port),
+			}, now)
+		}
+	}
+}

@@ -1,0 +1,111 @@
+package flowwatch
+
+// table is a map of at most capacity entries. When it is full, putting a
+// new key evicts the least valuable of a few entries picked at random
+// (sampled eviction, as Redis and Ristretto do): no linked lists, no
+// per-entry overhead beyond the index. Pointers returned by get and put
+// are valid only until the next put or remove.
+type table[K comparable, V any] struct {
+	idx      map[K]int32
+	ents     []entry[K, V]
+	capacity int
+	rng      uint64
+	evicted  int64
+}
+
+type entry[K comparable, V any] struct {
+	key K
+	val V
+}
+
+// evictSample is how many entries an eviction compares.
+const evictSample = 8
+
+func newTable[K comparable, V any](capacity int) *table[K, V] {
+	return &table[K, V]{idx: make(map[K]int32), capacity: capacity, rng: 0x853c49e6748fea9b}
+}
+
+func (t *table[K, V]) len() int { return len(t.ents) }
+
+func (t *table[K, V]) full() bool { return len(t.ents) >= t.capacity }
+
+func (t *table[K, V]) get(k K) *V {
+	if i, ok := t.idx[k]; ok {
+		return &t.ents[i].val
+	}
+	return nil
+}
+
+// put inserts k with the zero value and returns it, evicting first if the
+// table is full. worth rates entries for eviction (lower goes first).
+// put must not be called for a key already present.
+func (t *table[K, V]) put(k K, worth func(*V) float64) *V {
+	if t.full() {
+		t.evict(worth)
+	}
+	t.idx[k] = int32(len(t.ents))
+	t.ents = append(t.ents, entry[K, V]{key: k})
+	return &t.ents[len(t.ents)-1].val
+}
+
+// victim returns the index of the least worthy of a sample of entries.
+func (t *table[K, V]) victim(worth func(*V) float64) int {
+	best, bw := -1, 0.0
+	for range evictSample {
+		t.rng = t.rng*6364136223846793005 + 1442695040888963407
+		i := int(mix64(t.rng) % uint64(len(t.ents)))
+		if w := worth(&t.ents[i].val); best < 0 || w < bw {
+			best, bw = i, w
+		}
+	}
+	return best
+}
+
+func (t *table[K, V]) evict(worth func(*V) float64) {
+	if len(t.ents) == 0 {
+		return
+	}
+	t.removeAt(t.victim(worth))
+	t.evicted++
+}
+
+// worthOfVictim returns the worth of the entry put would evict next, for
+// admission decisions; ok is false when the table has room.
+func (t *table[K, V]) worthOfVictim(worth func(*V) float64) (w float64, ok bool) {
+	if !t.full() || len(t.ents) == 0 {
+		return 0, false
+	}
+	saved := t.rng
+	w = worth(&t.ents[t.victim(worth)].val)
+	t.rng = saved
+	return w, true
+}
+
+func (t *table[K, V]) removeAt(i int) {
+	last := len(t.ents) - 1
+	delete(t.idx, t.ents[i].key)
+	if i != last {
+		t.ents[i] = t.ents[last]
+		t.idx[t.ents[i].key] = int32(i)
+	}
+	var zero entry[K, V]
+	t.ents[last] = zero
+	t.ents = t.ents[:last]
+}
+
+func (t *table[K, V]) remove(k K) {
+	if i, ok := t.idx[k]; ok {
+		t.removeAt(int(i))
+	}
+}
+
+// sweep removes every entry for which drop returns true.
+func (t *table[K, V]) sweep(drop func(K, *V) bool) {
+	for i := 0; i < len(t.ents); {
+		if drop(t.ents[i].key, &t.ents[i].val) {
+			t.removeAt(i)
+			continue
+		}
+		i++
+	}
+}
