@@ -102,18 +102,18 @@ type Reason uint8
 // The reasons. Those marked "error" come with a *ParseError; the others are
 // lines that are well formed but carry no event.
 const (
-	ReasonNone          Reason = iota // the line produced an event
-	ReasonOtherProgram                // a syslog line of another program
-	ReasonNoEvent                     // a recognised message that is not a login event
-	ReasonUnknown                     // a message of the right program that no rule recognises
-	ReasonNoAddress                   // an event whose client is a host name or missing
-	ReasonPending                     // held until a later line of its connection gives the address
-	ReasonNoRule                      // an access-log request that matches no login rule
-	ReasonUnmapped                    // a JSON event whose outcome maps to no event type
-	ReasonSyntax                      // error: the line is not in the format's syntax
-	ReasonBadTime                     // error: a timestamp that does not parse
-	ReasonBadAddress                  // error: a client address that does not parse
-	NumReasons                        // the number of reasons
+	ReasonNone         Reason = iota // the line produced an event
+	ReasonOtherProgram               // a syslog line of another program
+	ReasonNoEvent                    // a recognised message that is not a login event
+	ReasonUnknown                    // a message of the right program that no rule recognises
+	ReasonNoAddress                  // an event whose client is a host name or missing
+	ReasonPending                    // held until a later line of its connection gives the address
+	ReasonNoRule                     // an access-log request that matches no login rule
+	ReasonUnmapped                   // a JSON event whose outcome maps to no event type
+	ReasonSyntax                     // error: the line is not in the format's syntax
+	ReasonBadTime                    // error: a timestamp that does not parse
+	ReasonBadAddress                 // error: a client address that does not parse
+	NumReasons                       // the number of reasons
 )
 
 var reasonNames = [NumReasons]string{
@@ -131,9 +131,9 @@ func (r Reason) String() string {
 
 // Stats counts what a parser did with its lines. The zero Stats is empty.
 type Stats struct {
-	Lines    uint64              // lines given to Parse
-	Events   uint64              // lines that produced an event
-	Repeats  uint64              // extra events reported by "message repeated N times" lines
+	Lines    uint64             // lines given to Parse
+	Events   uint64             // lines that produced an event
+	Repeats  uint64             // extra events reported by "message repeated N times" lines
 	ByReason [NumReasons]uint64 // lines without an event, by reason (ByReason[ReasonNone] stays 0)
 }
 

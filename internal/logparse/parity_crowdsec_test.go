@@ -67,7 +67,9 @@ func crowdsecEvents(t *testing.T, path string) []map[string]string {
 	for k := range byKey {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i][0] < keys[j][0] || keys[i][0] == keys[j][0] && keys[i][1] < keys[j][1] })
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i][0] < keys[j][0] || keys[i][0] == keys[j][0] && keys[i][1] < keys[j][1]
+	})
 	var out []map[string]string
 	for _, k := range keys {
 		out = append(out, byKey[k])
