@@ -170,6 +170,7 @@ func (d *Decoder) sweep(t time.Time) {
 	n := 0
 	for k, dom := range d.domains {
 		if dom.lastSeen.Before(cutoff) {
+			d.c.expired.Add(uint64(len(dom.templates)))
 			delete(d.domains, k)
 			continue
 		}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/proxywatch/proxywatch/internal/flow"
 	"github.com/proxywatch/proxywatch/internal/flow/netflow"
 	"github.com/proxywatch/proxywatch/internal/flow/pcapread"
@@ -122,4 +124,9 @@ func diffCounts(want, got map[key]counts) []string {
 func data(t testing.TB, rel string) string {
 	t.Helper()
 	return itest.Data(t, filepath.Join("netflow", rel))
+}
+
+// diffRecords compares two record lists.
+func diffRecords(want, got []diffRecord) string {
+	return cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{}), cmpopts.EquateEmpty())
 }

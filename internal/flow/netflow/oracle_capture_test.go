@@ -85,44 +85,45 @@ func payloads(t *testing.T, files []string) [][]byte {
 	t.Helper()
 	var out [][]byte
 	for _, rel := range files {
-		p := data(t, rel)
-		if strings.HasSuffix(p, ".dat") {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, b)
-			continue
-		}
-		f, err := os.Open(p)
+		ps, err := readPcapPayloads(data(t, rel))
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := pcapread.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			d, err := r.ReadDatagram()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, slices.Clone(d.Payload))
-		}
-		f.Close()
+		out = append(out, ps...)
 	}
 	return out
 }
 
-// casePcap writes a case's datagrams into one pcap from one exporter.
-func casePcap(t *testing.T, files []string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "case.pcap")
-	writePcap(t, path, payloads(t, files))
-	return path
+// readPcapPayloads returns the UDP payloads of a pcap file, or the whole
+// content of a .dat file (one raw payload).
+func readPcapPayloads(path string) ([][]byte, error) {
+	if strings.HasSuffix(path, ".dat") {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return [][]byte{b}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := pcapread.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for {
+		d, err := r.ReadDatagram()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, slices.Clone(d.Payload))
+	}
 }
 
 // oracleRecord is the compared subset of a record.
@@ -217,15 +218,33 @@ func toOracle(recs []flow.Record) []oracleRecord {
 // every record with tshark's cflow dissector: addresses, ports, protocol,
 // packets, bytes and sampling rate, in order. ICMP records whose exporter
 // left the destination port zero are compared without ports (the decoder
-// puts the ICMP type and code there; tshark shows them apart).
+// puts the ICMP type and code there; tshark shows them apart). All cases go
+// into one capture, each from its own exporter address, so that tshark
+// runs once.
 func TestTsharkOracle(t *testing.T) {
 	tshark := itest.Need(t, "tshark")
+	var all []sent
+	for i, tc := range captureCases {
+		for _, p := range payloads(t, tc.files) {
+			all = append(all, sent{caseExporter(i), p})
+		}
+	}
+	pcap := filepath.Join(t.TempDir(), "cases.pcap")
+	writePcapFrom(t, pcap, all)
+	byExporter := map[string][]tsharkFlow{}
+	for _, f := range tsharkFlows(t, tshark, pcap) {
+		byExporter[f["exporter"]] = append(byExporter[f["exporter"]], f)
+	}
+	ours := map[netip.Addr][]flow.Record{}
+	for _, r := range decodeFiles(t, netflow.NewDecoder(netflow.Options{}), pcap) {
+		ours[r.Exporter] = append(ours[r.Exporter], r)
+	}
 	total := 0
-	for _, tc := range captureCases {
+	for i, tc := range captureCases {
 		t.Run(tc.name, func(t *testing.T) {
-			pcap := casePcap(t, tc.files)
-			want := expected(tsharkFlows(t, tshark, pcap))
-			got := toOracle(decodeFiles(t, netflow.NewDecoder(netflow.Options{}), pcap))
+			exp := netip.AddrFrom4(caseExporter(i))
+			want := expected(byExporter[exp.String()])
+			got := toOracle(ours[exp])
 			for i := range min(len(want), len(got)) {
 				w := &want[i]
 				if (w.Proto == flow.ProtoICMP || w.Proto == flow.ProtoICMPv6) && w.DstPort == 0 {
@@ -238,5 +257,11 @@ func TestTsharkOracle(t *testing.T) {
 			total += len(want)
 		})
 	}
+	if total < 400 {
+		t.Errorf("%d records compared, want the 452 of the captures", total)
+	}
 	t.Logf("%d records compared", total)
 }
+
+// caseExporter is the sender address of case i in the combined capture.
+func caseExporter(i int) [4]byte { return [4]byte{192, 0, 2, byte(10 + i)} }

@@ -68,7 +68,8 @@ func (f pdmlField) flows(out []tsharkFlow) []tsharkFlow {
 	return out
 }
 
-// tsharkFlows runs tshark on pcap and returns its flow records in order.
+// tsharkFlows runs tshark on pcap and returns its flow records in order,
+// each with the sender's address under "exporter".
 func tsharkFlows(t *testing.T, tshark, pcap string) []tsharkFlow {
 	t.Helper()
 	cmd := exec.Command(tshark, "-r", pcap, "-d", "udp.port=="+strconv.Itoa(testPort)+",cflow", "-T", "pdml")
@@ -86,9 +87,18 @@ func tsharkFlows(t *testing.T, tshark, pcap string) []tsharkFlow {
 	}
 	var flows []tsharkFlow
 	for _, p := range doc.Packets {
+		from := ""
 		for _, pr := range p.Protos {
+			for _, h := range pr.Fields {
+				if h.Name == "ip.src" {
+					from = h.Show
+				}
+			}
 			n := len(flows)
 			flows = pr.flows(flows)
+			for _, f := range flows[n:] {
+				f["exporter"] = from
+			}
 			for _, h := range pr.Fields { // the v5 header's sampling rate applies to its records
 				if h.Name == "cflow.samplerate" {
 					for _, f := range flows[n:] {

@@ -20,6 +20,23 @@ const testPort = 2055
 // pcap file.
 func writePcap(t testing.TB, path string, payloads [][]byte) {
 	t.Helper()
+	ds := make([]sent, len(payloads))
+	for i, p := range payloads {
+		ds[i] = sent{testExporter, p}
+	}
+	writePcapFrom(t, path, ds)
+}
+
+// sent is a datagram and its sender.
+type sent struct {
+	from    [4]byte
+	payload []byte
+}
+
+// writePcapFrom writes datagrams from their senders' port 50000 to
+// 192.0.2.2:2055.
+func writePcapFrom(t testing.TB, path string, datagrams []sent) {
+	t.Helper()
 	be, le := binary.BigEndian, binary.LittleEndian
 	var b []byte
 	b = le.AppendUint32(b, 0xa1b2c3d4)
@@ -30,7 +47,8 @@ func writePcap(t testing.TB, path string, payloads [][]byte) {
 	b = le.AppendUint32(b, 65535)
 	b = le.AppendUint32(b, 1)
 	ts := fileTimeBase
-	for i, p := range payloads {
+	for i, d := range datagrams {
+		p := d.payload
 		frame := make([]byte, 14+20+8, 42+len(p))
 		copy(frame[0:6], []byte{2, 0, 0, 0, 0, 2})
 		copy(frame[6:12], []byte{2, 0, 0, 0, 0, 1})
@@ -39,7 +57,7 @@ func writePcap(t testing.TB, path string, payloads [][]byte) {
 		ip[0], ip[8], ip[9] = 0x45, 64, 17
 		be.PutUint16(ip[2:], uint16(20+8+len(p)))
 		be.PutUint16(ip[4:], uint16(i))
-		copy(ip[12:16], testExporter[:])
+		copy(ip[12:16], d.from[:])
 		copy(ip[16:20], testCollector[:])
 		var sum uint32
 		for j := 0; j < 20; j += 2 {
