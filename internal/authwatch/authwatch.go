@@ -70,7 +70,7 @@ type Deps struct {
 // Flush and Assess may be called from several goroutines (they serialise
 // on one lock; Assess holds it for a few map lookups).
 type Watch struct {
-	mu   sync.Mutex
+	mu     sync.Mutex
 	cfg    Config
 	deps   Deps
 	log    *slog.Logger

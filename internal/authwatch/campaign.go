@@ -105,7 +105,7 @@ type campaign struct {
 	failures  int64
 	successes int64
 
-	alertID    string     // the ID the next alert will carry; decisions cite it
+	alertID    string       // the ID the next alert will carry; decisions cite it
 	fresh      []netip.Addr // participants since the last alert, bounded
 	freshStart uint32
 	freshEnd   uint32

@@ -58,8 +58,8 @@ func (w *Watch) originAlert(ev *proxywatch.Event, ts uint32, svc *service, detec
 		Detector: detector, Severity: proxywatch.SeverityHigh, Time: at(ts), Start: at(ts), End: at(ts), Service: svc.name,
 		Subjects: []proxywatch.Subject{proxywatch.AddrSubject(ev.Addr)}, Users: []string{ev.User},
 		Reasons: reasons, Counts: map[string]int64{"failures": fails, "successes": 1},
-		Spread: &proxywatch.Spread{Addrs: 1, Prefixes: 1},
-		Sample: append(svc.sampleUser(ev.User, w.cfg.Sample-1), evidence(ev)),
+		Spread:  &proxywatch.Spread{Addrs: 1, Prefixes: 1},
+		Sample:  append(svc.sampleUser(ev.User, w.cfg.Sample-1), evidence(ev)),
 		Summary: fmt.Sprintf("%s: %q logged in from %s (%s)", svc.name, ev.User, ev.Addr, reasons[0]),
 	}
 	w.enrichSpread(a.Spread, ev.Addr)
