@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // ProtoName returns the protocol's lower-case name as Zeek writes it
@@ -44,7 +45,7 @@ func TCPFlagsString(f uint8) string {
 //	 "dst":"203.0.113.5","dst_port":443,"proto":"tcp","tcp_flags":"...AP.SF",
 //	 "packets":12,"bytes":4410,"sampling":100,"exporter":"192.0.2.1","domain":0}
 //
-// Times are RFC 3339 in UTC with milliseconds; sampling is left out when
+// Times are RFC 3339 in UTC; sampling is left out when
 // the record is unsampled, exporter and domain when the exporter is
 // unknown. Counts are as exported, not scaled.
 func (r *Record) AppendJSON(b []byte) []byte {
@@ -84,14 +85,16 @@ func (r *Record) AppendJSON(b []byte) []byte {
 
 // AppendJSON appends s as one JSON object with Zeek's conn.log names
 // (ts, uid, id.orig_h, ...), the line `proxywatch flows dump` prints for a
-// session. Durations are in seconds; empty strings, a zero uid and false
+// session; package zeek reads it back. The byte counts are written as
+// orig_ip_bytes and resp_ip_bytes, the unit of every source by default
+// (see package zeek). The duration is in seconds; empty strings and false
 // flags are left out.
 func (s *Session) AppendJSON(b []byte) []byte {
 	b = append(b, `{"ts":`...)
 	b = appendTime(b, s.Start)
 	if s.UID != "" {
 		b = append(b, `,"uid":`...)
-		b = strconv.AppendQuote(b, s.UID)
+		b = appendString(b, s.UID)
 	}
 	b = appendAddrField(b, `,"id.orig_h":`, s.Orig.Addr())
 	b = append(b, `,"id.orig_p":`...)
@@ -104,28 +107,28 @@ func (s *Session) AppendJSON(b []byte) []byte {
 	b = append(b, '"')
 	if s.Service != "" {
 		b = append(b, `,"service":`...)
-		b = strconv.AppendQuote(b, s.Service)
+		b = appendString(b, s.Service)
 	}
 	b = append(b, `,"duration":`...)
-	b = strconv.AppendFloat(b, s.Duration.Seconds(), 'f', -1, 64)
+	b = appendSeconds(b, s.Duration)
 	b = append(b, `,"orig_pkts":`...)
 	b = strconv.AppendUint(b, s.OrigPackets, 10)
-	b = append(b, `,"orig_bytes":`...)
+	b = append(b, `,"orig_ip_bytes":`...)
 	b = strconv.AppendUint(b, s.OrigBytes, 10)
 	b = append(b, `,"resp_pkts":`...)
 	b = strconv.AppendUint(b, s.RespPackets, 10)
-	b = append(b, `,"resp_bytes":`...)
+	b = append(b, `,"resp_ip_bytes":`...)
 	b = strconv.AppendUint(b, s.RespBytes, 10)
 	if s.State != "" {
 		b = append(b, `,"conn_state":`...)
-		b = strconv.AppendQuote(b, s.State)
+		b = appendString(b, s.State)
 	}
 	if s.Sampled {
 		b = append(b, `,"sampled":true`...)
 	}
 	if s.Label != "" {
 		b = append(b, `,"label":`...)
-		b = strconv.AppendQuote(b, s.Label)
+		b = appendString(b, s.Label)
 	}
 	return append(b, '}')
 }
@@ -135,7 +138,7 @@ func appendTime(b []byte, t time.Time) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
 }
 
@@ -146,5 +149,47 @@ func appendAddrField(b []byte, name string, a netip.Addr) []byte {
 	}
 	b = append(b, '"')
 	b = a.AppendTo(b)
+	return append(b, '"')
+}
+
+// appendSeconds appends d in seconds as an exact decimal ("1.5", "0.000001").
+func appendSeconds(b []byte, d time.Duration) []byte {
+	if d < 0 {
+		b = append(b, '-')
+		d = -d
+	}
+	b = strconv.AppendInt(b, int64(d/time.Second), 10)
+	ns := int64(d % time.Second)
+	if ns == 0 {
+		return b
+	}
+	var frac [10]byte
+	frac[0] = '.'
+	for i := 9; i >= 1; i-- {
+		frac[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	n := 10
+	for frac[n-1] == '0' {
+		n--
+	}
+	return append(b, frac[:n]...)
+}
+
+// appendString appends s as a JSON string. Control characters are escaped
+// and invalid UTF-8 becomes U+FFFD.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
 	return append(b, '"')
 }
