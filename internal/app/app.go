@@ -13,6 +13,7 @@ import (
 
 	"github.com/proxywatch/proxywatch/internal/api"
 	"github.com/proxywatch/proxywatch/internal/config"
+	"github.com/proxywatch/proxywatch/internal/dnsbl"
 	"github.com/proxywatch/proxywatch/internal/enrich"
 	"github.com/proxywatch/proxywatch/internal/feed"
 	"github.com/proxywatch/proxywatch/internal/forwardauth"
@@ -41,6 +42,8 @@ type App struct {
 	telLn   net.Listener
 	apiLn   net.Listener
 	faLn    net.Listener
+	dnsPC   net.PacketConn
+	dnsLn   net.Listener
 	closers []func() error // in order of opening
 	procs   []proc
 }
@@ -120,6 +123,30 @@ func New(ctx context.Context, cfg config.File, log *slog.Logger) (_ *App, err er
 		}
 		a.procs = append(a.procs, proc{"api", func(ctx context.Context) error { return srv.Serve(ctx, a.apiLn) }})
 	}
+	if cfg.DNSBL.Enabled {
+		srv, err := dnsbl.New(cfg.DNSBL, dnsbl.Deps{
+			Table: a.table, MinConfidence: cfg.Verdict.MinConfidence.DNSBL,
+			Logger: log.With("component", "dnsbl"), Registerer: a.tel.Registry,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("dnsbl: %w", err)
+		}
+		if a.dnsLn, err = a.listen("dnsbl", "tcp", cfg.DNSBL.Listen); err != nil {
+			return nil, err
+		}
+		pc, err := net.ListenPacket("udp", cfg.DNSBL.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("dnsbl: listen: %w", err)
+		}
+		a.dnsPC = pc
+		a.closers = append(a.closers, func() error {
+			if err := pc.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			return nil
+		})
+		a.procs = append(a.procs, proc{"dnsbl", func(ctx context.Context) error { return srv.Serve(ctx, a.dnsPC, a.dnsLn) }})
+	}
 	if cfg.ForwardAuth.Enabled {
 		fa, err := forwardauth.New(cfg.ForwardAuth, forwardauth.Deps{
 			Logger: log.With("component", "forwardauth"), Registerer: a.tel.Registry,
@@ -167,10 +194,13 @@ func (a *App) listen(component, network, addr string) (net.Listener, error) {
 // "telemetry", "api", "forwardauth".
 func (a *App) Addrs() map[string]net.Addr {
 	m := map[string]net.Addr{}
-	for name, ln := range map[string]net.Listener{"telemetry": a.telLn, "api": a.apiLn, "forwardauth": a.faLn} {
+	for name, ln := range map[string]net.Listener{"telemetry": a.telLn, "api": a.apiLn, "forwardauth": a.faLn, "dnsbl-tcp": a.dnsLn} {
 		if ln != nil {
 			m[name] = ln.Addr()
 		}
+	}
+	if a.dnsPC != nil {
+		m["dnsbl"] = a.dnsPC.LocalAddr()
 	}
 	return m
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"iter"
 	"sort"
 	"time"
 
@@ -28,7 +27,7 @@ func exporters() map[string]export.Exporter {
 		"plain":    plain.Exporter{},
 		"csv":      csvexport.Exporter{},
 		"stix":     stixexport.Exporter{},
-		"rbldnsd":  rbldnsdExporter{},
+		"rbldnsd":  rbldnsd.Exporter{},
 	}
 }
 
@@ -40,20 +39,6 @@ func ExportFormats() []string {
 	}
 	sort.Strings(ns)
 	return ns
-}
-
-// rbldnsdExporter adapts the rbldnsd zone writer, which has options of its
-// own (zone, TXT template), to the export contract.
-type rbldnsdExporter struct{}
-
-func (rbldnsdExporter) ContentType() string { return "text/plain; charset=utf-8" }
-
-func (rbldnsdExporter) Export(w io.Writer, inds iter.Seq[proxywatch.Indicator], o export.Options) (export.Stats, error) {
-	if err := o.Validate(); err != nil {
-		return export.Stats{}, err
-	}
-	_, err := rbldnsd.Write(w, inds, rbldnsd.Options{Now: o.Now, MinConfidence: o.MinConfidence, Allowlist: o.Allowlist, Kinds: o.Kinds})
-	return export.Stats{}, err
 }
 
 // ExportOptions choose what an export holds.

@@ -31,6 +31,7 @@ func (a *App) Reload(ctx context.Context, cfg config.File) error {
 		"feeds": {a.cfg.Feeds, cfg.Feeds}, "verdict": {a.cfg.Verdict, cfg.Verdict},
 		"enrich": {a.cfg.Enrich, cfg.Enrich}, "telemetry": {a.cfg.Telemetry, cfg.Telemetry},
 		"api": {a.cfg.API, cfg.API}, "forwardauth": {a.cfg.ForwardAuth, cfg.ForwardAuth},
+		"dnsbl": {a.cfg.DNSBL, cfg.DNSBL},
 	} {
 		if !reflect.DeepEqual(pair[0], pair[1]) {
 			restart = append(restart, name)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/proxywatch/proxywatch/internal/allowlist"
 	"github.com/proxywatch/proxywatch/internal/api"
+	"github.com/proxywatch/proxywatch/internal/dnsbl"
 	"github.com/proxywatch/proxywatch/internal/enrich"
 	"github.com/proxywatch/proxywatch/internal/feed"
 	"github.com/proxywatch/proxywatch/internal/forwardauth"
@@ -29,6 +30,7 @@ type File struct {
 	Telemetry   telemetry.Config   `yaml:"telemetry"`
 	API         api.Config         `yaml:"api"`
 	ForwardAuth forwardauth.Config `yaml:"forwardauth"`
+	DNSBL       dnsbl.Config       `yaml:"dnsbl"`
 
 	derivedFrom string // the DataDir the store path was derived from
 }
@@ -46,6 +48,7 @@ func Default() File {
 		Telemetry:   telemetry.DefaultConfig(),
 		API:         api.DefaultConfig(),
 		ForwardAuth: forwardauth.DefaultConfig(),
+		DNSBL:       dnsbl.DefaultConfig(),
 	}
 }
 
@@ -84,5 +87,6 @@ func (f File) Validate() error {
 	errs = append(errs, prefixed("telemetry", f.Telemetry.Validate())...)
 	errs = append(errs, prefixed("api", f.API.Validate())...)
 	errs = append(errs, prefixed("forwardauth", f.ForwardAuth.Validate())...)
+	errs = append(errs, prefixed("dnsbl", f.DNSBL.Validate())...)
 	return errors.Join(errs...)
 }
