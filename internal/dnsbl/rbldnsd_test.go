@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/miekg/dns"
 	"github.com/proxywatch/proxywatch"
+	"github.com/proxywatch/proxywatch/internal/export"
 	"github.com/proxywatch/proxywatch/internal/export/rbldnsd"
 	"github.com/proxywatch/proxywatch/internal/itest"
 )
@@ -68,10 +69,8 @@ func TestAgainstRbldnsd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = rbldnsd.Write(f, slices.Values(inds), rbldnsd.Options{
-			Now: now, MinConfidence: 50, Allowlist: allow, Kinds: z.kinds, TXT: zc.TXT,
-			Zone: z.name, Nameservers: zc.Nameservers, TTL: zc.TTL, NegativeTTL: zc.NegativeTTL,
-		})
+		ex := rbldnsd.Exporter{TXT: zc.TXT, Zone: z.name, Nameservers: zc.Nameservers, TTL: zc.TTL, NegativeTTL: zc.NegativeTTL}
+		_, err = ex.Export(f, slices.Values(inds), export.Options{Now: now, MinConfidence: 50, Allowlist: allow, Kinds: z.kinds})
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -92,7 +91,7 @@ func TestAgainstRbldnsd(t *testing.T) {
 	if raceEnabled {
 		n = 4000
 	}
-	queries := randomQueries(rng, inds, n)
+	queries := randomQueries(rng, inds, allow, n)
 	ours := exchangeAll(t, udp, tcp, queries)
 	theirs := exchangeAll(t, peer, "", queries)
 
@@ -114,7 +113,7 @@ func TestAgainstRbldnsd(t *testing.T) {
 	if listed < len(queries)/5 {
 		t.Errorf("only %d of %d queries were answered as listed: the list does not exercise the comparison", listed, len(queries))
 	}
-	t.Logf("%d queries, %d listed, answered alike", len(queries), listed)
+	t.Logf("%d queries, %d answered as listed, %d differences", len(queries), listed, diffs)
 }
 
 // A comparison is what must agree between the two servers.
@@ -213,7 +212,7 @@ func randomList(rng *rand.Rand, now time.Time, n int) ([]proxywatch.Indicator, [
 // inside listed ranges, their neighbours, random addresses, the test
 // points, IPv4-mapped forms, names that are not addresses, the apexes and
 // names outside the zones, in both zones and with mixed case.
-func randomQueries(rng *rand.Rand, inds []proxywatch.Indicator, n int) []dns.Question {
+func randomQueries(rng *rand.Rand, inds []proxywatch.Indicator, allow []netip.Prefix, n int) []dns.Question {
 	zones := []string{"bl.test.", "proxies.bl.test.", "BL.Test."}
 	types := []uint16{dns.TypeA, dns.TypeA, dns.TypeA, dns.TypeTXT, dns.TypeTXT, dns.TypeANY, dns.TypeMX, dns.TypeAAAA}
 	inside := func(p netip.Prefix) netip.Addr {
@@ -230,7 +229,7 @@ func randomQueries(rng *rand.Rand, inds []proxywatch.Indicator, n int) []dns.Que
 	for len(qs) < n {
 		zone := zones[rng.IntN(len(zones))]
 		var name string
-		switch r := rng.IntN(20); {
+		switch r := rng.IntN(22); {
 		case r < 10:
 			name = reverse(inside(inds[rng.IntN(len(inds))].Subject.Prefix).String(), zone)
 		case r < 12:
@@ -263,6 +262,21 @@ func randomQueries(rng *rand.Rand, inds []proxywatch.Indicator, n int) []dns.Que
 			name = zone
 		case r == 18:
 			name = "1.2.0.192.example.org."
+		case r == 20 || r == 21:
+			// Inside the allowlist and just outside it, where the export
+			// cuts indicators.
+			p := allow[rng.IntN(len(allow))]
+			a := inside(p)
+			switch rng.IntN(3) {
+			case 0:
+				a = p.Addr().Prev()
+			case 1:
+				a = lastOf(p).Next()
+			}
+			if !a.IsValid() {
+				continue
+			}
+			name = reverse(a.String(), zone)
 		default:
 			name = strings.ToUpper(reverse(inside(inds[rng.IntN(len(inds))].Subject.Prefix).String(), zone))
 		}
@@ -273,6 +287,15 @@ func randomQueries(rng *rand.Rand, inds []proxywatch.Indicator, n int) []dns.Que
 		qs = append(qs, dns.Question{Name: name, Qtype: qt, Qclass: dns.ClassINET})
 	}
 	return qs
+}
+
+func lastOf(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 // exchangeAll asks every question over UDP, pipelined, asks those lost

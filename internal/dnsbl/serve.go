@@ -99,16 +99,21 @@ func acceptQueries(dh dns.Header) dns.MsgAcceptAction {
 	return dns.MsgAccept
 }
 
-// serveUDP reads and answers queries on pc until it is closed.
+// serveUDP reads and answers queries on pc until it is closed: in
+// batches where the system allows, else one at a time.
 func (s *Server) serveUDP(ctx context.Context, pc net.PacketConn) error {
-	r := s.newResponder()
-	buf := make([]byte, maxQuery)
-	out := make([]byte, 0, 65535)
 	uc, _ := pc.(*net.UDPConn)
 	var pi *pktinfo
 	if uc != nil {
-		pi = newPktinfo(uc)
+		if pi = newPktinfo(uc); pi == nil {
+			if b := newBatch(uc, s.cfg.UDPSize); b != nil {
+				return s.serveBatch(ctx, b)
+			}
+		}
 	}
+	r := s.newResponder()
+	buf := make([]byte, maxQuery)
+	out := make([]byte, 0, 65535)
 	for {
 		var (
 			n    int

@@ -3,19 +3,25 @@
 //
 //	rbldnsd -u rbldns -b 0.0.0.0/53 bl.example.org:combined:proxywatch.rbl
 //
-// Every entry carries the A record and TXT record proxywatch's own DNSBL
-// server answers for it (the codes and TXT template of dnsblcode.go), so
-// that rbldnsd and `proxywatch serve` answer every query alike; the
-// differential test in internal/dnsbl holds them to it. Allowlisted ranges
-// are carved out with rbldnsd's "!" exclusions, and the RFC 5782 test
-// points are written as the server answers them.
+// Every entry carries the A record and the TXT record proxywatch's own
+// DNSBL server answers for it (the codes and the TXT template of
+// dnsblcode.go), so that rbldnsd and `proxywatch serve` answer every query
+// alike; the differential test in internal/dnsbl holds them to it.
 //
-// The package only formats; choosing what to export is the caller's.
+// rbldnsd answers from the longest prefix that matches, as the DNSBL
+// server does. Each prefix is written once, with the value of the
+// indicator that answers for it (proxywatch.CompareDNSBL). The allowlist
+// is carved out as in every export: an indicator overlapping it is cut
+// into the prefixes around it, each keeping the indicator's value (its
+// TXT names the indicator's own prefix), and where two cut pieces
+// coincide the one cut from the more specific indicator wins, so that the
+// longest match is still the most specific indicator. The RFC 5782 test
+// points are written as the server answers them: 127.0.0.2 listed with
+// code 2, 127.0.0.1 excluded ("!"); their IPv6 forms are IPv4-mapped,
+// which rbldnsd answers from the ip4trie.
 package rbldnsd
 
 import (
-	"bufio"
-	"cmp"
 	"fmt"
 	"io"
 	"iter"
@@ -26,6 +32,8 @@ import (
 	"time"
 
 	"github.com/proxywatch/proxywatch"
+	"github.com/proxywatch/proxywatch/internal/export"
+	"github.com/proxywatch/proxywatch/internal/intel"
 )
 
 // SOA timers, as the DNSBL server writes them.
@@ -35,63 +43,65 @@ const (
 	soaExpire  = 604800
 )
 
-// Options says what to export and how.
-type Options struct {
-	// Now is when expiry is tested; the zero time means time.Now().
-	Now time.Time
-	// MinConfidence leaves out indicators below it, as the DNSBL does.
-	MinConfidence uint8
-	// Allowlist holds the ranges never listed. They become "!" exclusions,
-	// and indicators inside them are left out.
-	Allowlist []netip.Prefix
-	// Kinds are the kinds exported; empty means every kind.
-	Kinds []proxywatch.Kind
+// Exporter writes rbldnsd zones. Its fields are the DNSBL zone's settings
+// (internal/dnsbl's Zone), so that the export answers as that zone does.
+// The zero Exporter writes the default TXT template and no $SOA, $NS or
+// $TTL (rbldnsd's -t then applies).
+type Exporter struct {
 	// TXT is the zone's TXT template (proxywatch.DNSBLTemplate); empty
 	// means proxywatch.DNSBLDefaultTXT.
 	TXT string
 	// Zone, when set (e.g. "bl.example.org."), adds $SOA and $NS lines
-	// like the DNSBL server's, with Nameservers (default "localhost."),
-	// Hostmaster (default "hostmaster." + Zone), TTL and NegativeTTL.
+	// like the DNSBL server's: Nameservers (default "localhost."),
+	// Hostmaster (default "hostmaster." + Zone), NegativeTTL (the SOA
+	// minimum, default one minute). The serial is Options.Now.
 	Zone        string
 	Nameservers []string
 	Hostmaster  string
-	// TTL is the time to live of answers ($TTL); zero leaves rbldnsd's -t.
-	TTL time.Duration
-	// NegativeTTL is the SOA minimum; zero means one minute.
 	NegativeTTL time.Duration
+	// TTL, when set, is the time to live of answers ($TTL).
+	TTL time.Duration
 }
 
-// Stats counts what Write wrote.
-type Stats struct {
-	IPv4, IPv6 int // entries, besides the test points
-	Exclusions int // allowlisted ranges written as "!" entries
-	Skipped    int // indicators left out: expired, below the minimum, of another kind, not a prefix or allowlisted
-}
+var _ export.Exporter = Exporter{}
 
-// An entry is the indicator that answers for one prefix.
-type entry struct {
-	prefix netip.Prefix
-	kind   proxywatch.Kind
-	conf   uint8
-	feed   string
-}
+// ContentType returns the media type of an rbldnsd zone.
+func (Exporter) ContentType() string { return "text/plain; charset=utf-8" }
 
-// The RFC 5782 test points. Their IPv6 forms are IPv4-mapped, which
-// rbldnsd looks up in the ip4trie, so they need no entries of their own.
+// The RFC 5782 test points.
 var (
 	testListed   = netip.MustParsePrefix("127.0.0.2/32")
 	testUnlisted = netip.MustParsePrefix("127.0.0.1/32")
 )
 
-// Write writes inds as an rbldnsd combined dataset to w. Of the indicators
-// whose subject is a prefix, it leaves out those expired at opts.Now,
-// below opts.MinConfidence, of a kind not in opts.Kinds, or inside an
-// allowlisted range; of those left with the same prefix, the one
-// proxywatch.CompareDNSBL puts first answers. It reports ErrInvalid for
-// invalid options and the writer's error, if any.
-func Write(w io.Writer, inds iter.Seq[proxywatch.Indicator], opts Options) (Stats, error) {
-	var st Stats
-	txt := opts.TXT
+// An entry is what answers for one prefix of the zone: the indicator's
+// own prefix (orig; the written prefix is a piece of it when carved), its
+// kind, confidence and feed.
+type entry struct {
+	orig netip.Prefix
+	kind proxywatch.Kind
+	conf uint8
+	feed string
+}
+
+// better reports whether a answers in preference to b for the same
+// written prefix: the more specific indicator, then CompareDNSBL.
+func (a *entry) better(b *entry) bool {
+	if a.orig.Bits() != b.orig.Bits() {
+		return a.orig.Bits() > b.orig.Bits()
+	}
+	return proxywatch.CompareDNSBL(a.kind, a.conf, a.feed, b.kind, b.conf, b.feed) < 0
+}
+
+// Export writes the zone for inds; see the package documentation and
+// [export.Exporter]. Stats.Entries counts the prefixes written, not the
+// test points.
+func (e Exporter) Export(w io.Writer, inds iter.Seq[proxywatch.Indicator], opts export.Options) (export.Stats, error) {
+	var st export.Stats
+	if err := opts.Validate(); err != nil {
+		return st, err
+	}
+	txt := e.TXT
 	if txt == "" {
 		txt = proxywatch.DNSBLDefaultTXT
 	}
@@ -99,52 +109,57 @@ func Write(w io.Writer, inds iter.Seq[proxywatch.Indicator], opts Options) (Stat
 	if err != nil {
 		return st, err
 	}
-	now := opts.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
 	allow := normalize(opts.Allowlist)
 	best := map[netip.Prefix]entry{}
+	put := func(p netip.Prefix, en entry) {
+		if p == testListed || p == testUnlisted {
+			return // the zone's own answer
+		}
+		if old, ok := best[p]; !ok || en.better(&old) {
+			best[p] = en
+		}
+	}
 	for ind := range inds {
-		p := ind.Subject.Prefix
-		if ind.Subject.Type() != proxywatch.SubjectPrefix || ind.ExpiredAt(now) ||
-			ind.Confidence < opts.MinConfidence || !serves(opts.Kinds, ind.Kind) {
-			st.Skipped++
+		p, ok := selected(&ind, &opts, &st)
+		if !ok {
 			continue
 		}
-		p = unmap(p)
-		if p == testListed || p == testUnlisted || inside(p, allow) {
-			st.Skipped++
+		en := entry{orig: p, kind: ind.Kind, conf: min(ind.Confidence, proxywatch.MaxConfidence), feed: ind.Source.Feed}
+		over := overlapping(p, allow)
+		if len(over) == 0 {
+			put(p, en)
 			continue
 		}
-		e := entry{prefix: p, kind: ind.Kind, conf: ind.Confidence, feed: ind.Source.Feed}
-		if old, ok := best[p]; ok {
-			st.Skipped++
-			if proxywatch.CompareDNSBL(old.kind, old.conf, old.feed, e.kind, e.conf, e.feed) <= 0 {
-				continue
-			}
+		pieces := intel.Carve(p, over)
+		if len(pieces) == 0 {
+			st.Allowlisted++
+			continue
 		}
-		best[p] = e
+		st.Carved++
+		for _, q := range pieces {
+			put(q, en)
+		}
 	}
 	var v4, v6 []line
-	for _, e := range best {
-		l := line{prefix: e.prefix, value: value(tmpl, &e)}
-		if e.prefix.Addr().Is4() {
+	for p, en := range best {
+		l := line{prefix: p, value: value(tmpl, &en)}
+		if p.Addr().Is4() {
 			v4 = append(v4, l)
 		} else {
 			v6 = append(v6, l)
 		}
 	}
-	st.IPv4, st.IPv6 = len(v4), len(v6)
+	st.V4, st.V6 = len(v4), len(v6)
+	st.Entries = st.V4 + st.V6
 
-	bw := bufio.NewWriterSize(w, 1<<16)
-	fmt.Fprintf(bw, "# proxywatch DNSBL export at %s: %d IPv4 and %d IPv6 entries\n",
-		now.UTC().Format(time.RFC3339), st.IPv4, st.IPv6)
-	if opts.Zone != "" {
-		writeSOA(bw, opts, now)
+	bw := export.NewWriter(w)
+	fmt.Fprintf(bw, "# proxywatch DNSBL zone at %s: %d IPv4 and %d IPv6 entries\n",
+		opts.Now.UTC().Format(time.RFC3339), st.V4, st.V6)
+	if e.Zone != "" {
+		e.writeSOA(bw, opts.Now)
 	}
-	if opts.TTL > 0 {
-		fmt.Fprintf(bw, "$TTL %d\n", int64(opts.TTL/time.Second))
+	if e.TTL > 0 {
+		fmt.Fprintf(bw, "$TTL %d\n", int64(e.TTL/time.Second))
 	}
 	bw.WriteString("$DATASET ip4trie @\n")
 	testTXT := proxywatch.DNSBLTestTXT
@@ -153,22 +168,37 @@ func Write(w io.Writer, inds iter.Seq[proxywatch.Indicator], opts Options) (Stat
 	}
 	fmt.Fprintf(bw, "%s :%d:%s\n", entryText(testListed), proxywatch.DNSBLTestCode, testTXT)
 	fmt.Fprintf(bw, "!%s\n", entryText(testUnlisted))
-	for _, p := range allow {
-		if p.Addr().Is4() && p != testListed && p != testUnlisted {
-			fmt.Fprintf(bw, "!%s\n", entryText(p))
-			st.Exclusions++
-		}
-	}
 	writeLines(bw, v4)
 	bw.WriteString("$DATASET ip6trie @\n")
-	for _, p := range allow {
-		if p.Addr().Is6() {
-			fmt.Fprintf(bw, "!%s\n", entryText(p))
-			st.Exclusions++
-		}
-	}
 	writeLines(bw, v6)
-	return st, bw.Flush()
+	st.Bytes, err = bw.Finish()
+	return st, err
+}
+
+// selected reports whether opts selects ind, as every export selects
+// (export.Options), counting why not in st, and returns ind's prefix,
+// masked and unmapped.
+func selected(ind *proxywatch.Indicator, opts *export.Options, st *export.Stats) (netip.Prefix, bool) {
+	st.Indicators++
+	p := ind.Subject.Prefix
+	switch {
+	case ind.Subject.Type() != proxywatch.SubjectPrefix || !p.IsValid() || p.Addr().Is4In6() && p.Bits() < 96:
+		// A mapped prefix shorter than /96 mixes families; the verdict
+		// table refuses it too.
+		st.NotPrefix++
+		return p, false
+	case ind.ExpiredAt(opts.Now):
+		st.Expired++
+		return p, false
+	case ind.Confidence < opts.MinConfidence:
+		st.BelowConfidence++
+		return p, false
+	case len(opts.Kinds) > 0 && !slices.Contains(opts.Kinds, ind.Kind):
+		st.OtherKind++
+		return p, false
+	}
+	st.Selected++
+	return unmap(p), true
 }
 
 // A line is one entry to write: its prefix and its ":code:TXT" value.
@@ -181,31 +211,34 @@ type line struct {
 // becomes a default-value line (":8:...") followed by the bare prefixes,
 // which keeps a list of one kind from one feed near rbldnsd's own size; a
 // lone entry carries its value on its line.
-func writeLines(bw *bufio.Writer, ls []line) {
+func writeLines(bw *export.Writer, ls []line) {
 	slices.SortFunc(ls, func(a, b line) int {
 		if c := strings.Compare(a.value, b.value); c != 0 {
 			return c
 		}
 		return cmpPrefix(a.prefix, b.prefix)
 	})
+	var buf []byte
 	for i := 0; i < len(ls); {
 		j := i + 1
 		for j < len(ls) && ls[j].value == ls[i].value {
 			j++
 		}
+		buf = buf[:0]
 		if j-i == 1 {
-			bw.WriteString(entryText(ls[i].prefix))
-			bw.WriteByte(' ')
-			bw.WriteString(ls[i].value)
-			bw.WriteByte('\n')
+			buf = appendEntry(buf, ls[i].prefix)
+			buf = append(buf, ' ')
+			buf = append(buf, ls[i].value...)
+			buf = append(buf, '\n')
 		} else {
-			bw.WriteString(ls[i].value)
-			bw.WriteByte('\n')
+			buf = append(buf, ls[i].value...)
+			buf = append(buf, '\n')
 			for _, l := range ls[i:j] {
-				bw.WriteString(entryText(l.prefix))
-				bw.WriteByte('\n')
+				buf = appendEntry(buf, l.prefix)
+				buf = append(buf, '\n')
 			}
 		}
+		bw.Write(buf)
 		i = j
 	}
 }
@@ -214,65 +247,63 @@ func cmpPrefix(a, b netip.Prefix) int {
 	if c := a.Addr().Compare(b.Addr()); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Bits(), b.Bits())
+	return a.Bits() - b.Bits()
 }
 
-// value returns the ":code:TXT" rbldnsd value of e, the TXT with "$" for
+// value returns the ":code:TXT" rbldnsd value of en, the TXT with "$" for
 // the queried address and cut where rbldnsd cuts it.
-func value(t proxywatch.DNSBLTemplate, e *entry) string {
+func value(t proxywatch.DNSBLTemplate, en *entry) string {
 	b := make([]byte, 0, 96)
 	b = append(b, ':')
-	b = strconv.AppendUint(b, uint64(proxywatch.DNSBLCode(e.kind)), 10)
+	b = strconv.AppendUint(b, uint64(proxywatch.DNSBLCode(en.kind)), 10)
 	b = append(b, ':')
 	n := len(b)
-	b = t.AppendTXT(b, []byte("$"), &proxywatch.DNSBLEntry{Kind: e.kind, Feed: e.feed, Prefix: e.prefix, Confidence: e.conf})
+	b = t.AppendTXT(b, []byte("$"), &proxywatch.DNSBLEntry{Kind: en.kind, Feed: en.feed, Prefix: en.orig, Confidence: en.conf})
 	if len(b)-n > proxywatch.DNSBLMaxTXT {
 		b = b[:n+proxywatch.DNSBLMaxTXT]
 	}
 	return string(b)
 }
 
-// entryText writes a prefix as rbldnsd's tries read it: a bare address
+// appendEntry writes a prefix as rbldnsd's tries read it: a bare address
 // for a single address, CIDR otherwise.
-func entryText(p netip.Prefix) string {
+func appendEntry(b []byte, p netip.Prefix) []byte {
 	if p.IsSingleIP() {
-		return p.Addr().String()
+		return p.Addr().AppendTo(b)
 	}
-	return p.String()
+	return p.AppendTo(b)
 }
 
-func writeSOA(bw *bufio.Writer, opts Options, now time.Time) {
-	zone := strings.ToLower(opts.Zone)
-	ns := opts.Nameservers
+func entryText(p netip.Prefix) string { return string(appendEntry(nil, p)) }
+
+func (e Exporter) writeSOA(bw *export.Writer, now time.Time) {
+	zone := strings.ToLower(e.Zone)
+	ns := e.Nameservers
 	if len(ns) == 0 {
 		ns = []string{"localhost."}
 	}
-	mbox := opts.Hostmaster
+	mbox := e.Hostmaster
 	if mbox == "" {
 		mbox = "hostmaster." + zone
 	}
-	ttl := int64(opts.TTL / time.Second)
-	neg := int64(opts.NegativeTTL / time.Second)
+	ttl := int64(e.TTL / time.Second)
+	neg := int64(e.NegativeTTL / time.Second)
 	if neg == 0 {
 		neg = 60
 	}
-	fmt.Fprintf(bw, "$SOA %d %s %s %d %d %d %d %d\n", ttl, ns[0], mbox, uint32(now.Unix()), soaRefresh, soaRetry, soaExpire, neg)
-	fmt.Fprintf(bw, "$NS %d %s\n", ttl, strings.Join(ns, " "))
-}
-
-func serves(kinds []proxywatch.Kind, k proxywatch.Kind) bool {
-	return len(kinds) == 0 || slices.Contains(kinds, k)
+	fmt.Fprintf(bw, "$SOA %d %s %s %d %d %d %d %d\n", ttl, strings.ToLower(ns[0]), strings.ToLower(mbox),
+		uint32(now.Unix()), soaRefresh, soaRetry, soaExpire, neg)
+	fmt.Fprintf(bw, "$NS %d %s\n", ttl, strings.ToLower(strings.Join(ns, " ")))
 }
 
 func unmap(p netip.Prefix) netip.Prefix {
 	if p.Addr().Is4In6() && p.Bits() >= 96 {
 		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 	}
-	return p.Masked()
+	return netip.PrefixFrom(p.Addr().WithZone(""), p.Bits()).Masked()
 }
 
-// normalize returns the valid prefixes of ps unmapped, masked, sorted
-// and without duplicates.
+// normalize returns the valid prefixes of ps unmapped and masked.
 func normalize(ps []netip.Prefix) []netip.Prefix {
 	var out []netip.Prefix
 	for _, p := range ps {
@@ -280,16 +311,16 @@ func normalize(ps []netip.Prefix) []netip.Prefix {
 			out = append(out, unmap(p))
 		}
 	}
-	slices.SortFunc(out, cmpPrefix)
-	return slices.Compact(out)
+	return out
 }
 
-// inside reports whether p lies within one of the ranges in allow.
-func inside(p netip.Prefix, allow []netip.Prefix) bool {
+// overlapping returns the ranges of allow that overlap p.
+func overlapping(p netip.Prefix, allow []netip.Prefix) []netip.Prefix {
+	var out []netip.Prefix
 	for _, a := range allow {
-		if a.Bits() <= p.Bits() && a.Contains(p.Addr()) {
-			return true
+		if a.Overlaps(p) {
+			out = append(out, a)
 		}
 	}
-	return false
+	return out
 }

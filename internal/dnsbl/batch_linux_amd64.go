@@ -1,0 +1,6 @@
+package dnsbl
+
+const (
+	sysRecvmmsg = 299
+	sysSendmmsg = 307
+)

@@ -1,0 +1,6 @@
+package dnsbl
+
+const (
+	sysRecvmmsg = 243
+	sysSendmmsg = 269
+)
