@@ -47,9 +47,9 @@ func fixture() []proxywatch.Indicator {
 		ind("192.0.2.7/32", proxywatch.KindResidentialProxy, 90, "a"),
 		ind("192.0.2.7/32", proxywatch.KindOpenProxy, 60, "b"), // same prefix: kind priority
 		ind("192.0.2.8/32", proxywatch.KindOpenProxy, 90, "f1"),
-		ind("198.51.100.0/24", proxywatch.KindC2, 90, "f1"),        // cut around the allowlist
+		ind("198.51.100.0/24", proxywatch.KindC2, 90, "f1"),         // cut around the allowlist
 		ind("198.51.100.0/25", proxywatch.KindScanner, 90, "inner"), // cut to the same piece: more specific wins
-		ind("198.51.100.130/32", proxywatch.KindC2, 90, "f1"),      // inside the allowlist
+		ind("198.51.100.130/32", proxywatch.KindC2, 90, "f1"),       // inside the allowlist
 		ind("::ffff:198.18.0.0/111", proxywatch.KindScanner, 90, "mapped"),
 		ind("2001:db8::/32", proxywatch.KindAnonymizer, 70, "v6"),
 		ind("2001:db8:1::1/128", proxywatch.KindScanner, 70, "v6 feed$"),
