@@ -98,6 +98,9 @@ func TestFastMatchesMiekg(t *testing.T) {
 }
 
 func TestFastDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items, which then allocate")
+	}
 	s := fixtureServer(t)
 	for _, a := range []string{"192.0.2.5", "192.0.3.1", "2001:db8::5"} {
 		q := packQuery(t, reverse(a, "bl.test."), dns.TypeTXT, true)
