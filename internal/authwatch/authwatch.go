@@ -153,7 +153,7 @@ func (w *Watch) Process(ev proxywatch.Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stats.Events++
-	w.clock.push(ev, w)
+	w.clock.push(ev, w.handle, &w.stats)
 }
 
 // Flush processes every held event and runs every timer to completion:
@@ -163,7 +163,7 @@ func (w *Watch) Process(ev proxywatch.Event) {
 func (w *Watch) Flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.clock.drain(w)
+	w.clock.drain(w.handle)
 	w.advance(w.now+uint32(w.cfg.Forgive/time.Second)+1, true)
 	for _, s := range w.svcs {
 		w.closeCampaign(s, w.now)
@@ -231,7 +231,7 @@ func (w *Watch) service(name string) *service {
 	if i, ok := w.svcIdx[name]; ok {
 		return w.svcs[i]
 	}
-	if len(w.svcs) >= maxServices {
+	if len(w.svcs) >= w.cfg.MaxServices {
 		return w.svcs[len(w.svcs)-1]
 	}
 	s := newService(name, len(w.svcs), w.cfg.Campaign)

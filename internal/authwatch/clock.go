@@ -32,11 +32,11 @@ func (c *clock) init(cfg Config) {
 }
 
 // push takes one event and processes what the watermark releases.
-func (c *clock) push(ev proxywatch.Event, w *Watch) {
+func (c *clock) push(ev proxywatch.Event, handle func(*proxywatch.Event), st *Stats) {
 	if !c.released.IsZero() && ev.Time.Before(c.released) {
-		w.stats.Late++
+		st.Late++
 		ev.Time = c.released
-		w.handle(&ev)
+		handle(&ev)
 		return
 	}
 	name := ev.Source
@@ -59,7 +59,7 @@ func (c *clock) push(ev proxywatch.Event, w *Watch) {
 	}
 	c.seq++
 	heap.Push(&c.q, item{ev: ev, seq: c.seq})
-	c.release(w)
+	c.release(handle, st)
 }
 
 // watermark returns the time up to which events may be processed.
@@ -75,7 +75,7 @@ func (c *clock) watermark() time.Time {
 
 // release processes the events the watermark has passed, and the oldest
 // ones beyond the buffer's capacity.
-func (c *clock) release(w *Watch) {
+func (c *clock) release(handle func(*proxywatch.Event), st *Stats) {
 	wm := c.watermark()
 	for len(c.q) > 0 {
 		over := len(c.q) > c.max
@@ -83,24 +83,24 @@ func (c *clock) release(w *Watch) {
 			return
 		}
 		if over {
-			w.stats.Forced++
+			st.Forced++
 		}
 		it := heap.Pop(&c.q).(item)
 		if it.ev.Time.After(c.released) {
 			c.released = it.ev.Time
 		}
-		w.handle(&it.ev)
+		handle(&it.ev)
 	}
 }
 
 // drain processes every waiting event.
-func (c *clock) drain(w *Watch) {
+func (c *clock) drain(handle func(*proxywatch.Event)) {
 	for len(c.q) > 0 {
 		it := heap.Pop(&c.q).(item)
 		if it.ev.Time.After(c.released) {
 			c.released = it.ev.Time
 		}
-		w.handle(&it.ev)
+		handle(&it.ev)
 	}
 }
 

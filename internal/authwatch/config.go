@@ -24,6 +24,9 @@ type Config struct {
 	// address is forgotten first); MaxUsers the per-account state.
 	MaxSources int `yaml:"max_sources"`
 	MaxUsers   int `yaml:"max_users"`
+	// MaxServices caps the services told apart (by Event.Service); events
+	// of further services are counted with the last one (at most 32).
+	MaxServices int `yaml:"max_services"`
 	// KnownSources sizes the memory of addresses that logged in
 	// successfully (a Bloom filter, 0.1% false positives), remembered for
 	// KnownFor to twice that.
@@ -151,10 +154,11 @@ func DefaultConfig() Config {
 	return Config{
 		Lateness:     5 * time.Second,
 		IdleSource:   5 * time.Minute,
-		MaxBuffered:  65536,
-		MaxSources:   200000,
-		MaxUsers:     50000,
-		KnownSources: 1000000,
+		MaxBuffered:  16384,
+		MaxSources:   100000,
+		MaxUsers:     20000,
+		MaxServices:  8,
+		KnownSources: 500000,
 		KnownFor:     30 * 24 * time.Hour,
 		Forgive:      3 * time.Minute,
 		BruteForce: BruteForceConfig{
@@ -170,7 +174,7 @@ func DefaultConfig() Config {
 			Enabled: true, Bucket: 10 * time.Minute, Window: 2 * time.Hour, History: 7 * 24 * time.Hour,
 			MinHistory: 6 * time.Hour, MinSources: 6, Factor: 2, Margin: 3, Quantile: 0.99,
 			Lookback: 6 * time.Hour, Linger: time.Hour, TargetedBy: 3,
-			MaxMembers: 20000, MaxPrefixes: 4096, MaxASNs: 1024, MaxCandidates: 4096, MaxPending: 65536,
+			MaxMembers: 20000, MaxPrefixes: 4096, MaxASNs: 1024, MaxCandidates: 4096, MaxPending: 16384,
 		},
 		Listed:   ListedConfig{Enabled: true, MinConfidence: 50, Cooldown: time.Hour},
 		Origin:   OriginConfig{Enabled: true, AfterFailures: 3, FailureWindow: time.Hour, TravelWindow: time.Hour},
@@ -204,6 +208,9 @@ func (c Config) Validate() error {
 		if p.v < 1 {
 			bad("%s %d: must be at least 1", p.name, p.v)
 		}
+	}
+	if c.MaxServices < 1 || c.MaxServices > maxServices {
+		bad("max_services %d: must be between 1 and %d", c.MaxServices, maxServices)
 	}
 	if c.KnownFor < time.Hour {
 		bad("known_for %s: must be at least 1h", c.KnownFor)

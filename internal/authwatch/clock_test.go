@@ -1,0 +1,104 @@
+package authwatch
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/proxywatch/proxywatch"
+)
+
+func TestClock(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	ev := func(src string, secs int) proxywatch.Event {
+		return proxywatch.Event{Source: src, Time: t0.Add(time.Duration(secs) * time.Second), Seq: uint64(secs)}
+	}
+	type step struct {
+		push proxywatch.Event
+		want []string // events handled by this push, "src@secs"
+	}
+	name := func(e *proxywatch.Event) string {
+		return fmt.Sprintf("%s@%ds", e.Source, int(e.Time.Sub(t0)/time.Second))
+	}
+	tests := []struct {
+		name       string
+		max        int
+		steps      []step
+		drain      []string
+		late, forc uint64
+	}{
+		{
+			name: "two sources merge behind the slower",
+			max:  100,
+			steps: []step{
+				{ev("a", 0), nil},
+				{ev("a", 10), []string{"a@0s"}}, // watermark 10-5 = 5s
+				{ev("b", 5), nil},               // watermark min(10, 5)-5 = 0s: nothing new
+				{ev("b", 20), []string{"b@5s"}}, // watermark min(10, 20)-5 = 5s
+				{ev("a", 30), []string{"a@10s"}},
+			},
+			drain: []string{"b@20s", "a@30s"},
+		},
+		{
+			name: "late events are counted and handled at once",
+			max:  100,
+			steps: []step{
+				{ev("a", 0), nil},
+				{ev("a", 20), []string{"a@0s"}},
+				{ev("a", 30), []string{"a@20s"}},
+				{ev("a", 3), []string{"a@20s"}}, // older than what was processed: late, clamped
+			},
+			drain: []string{"a@30s"},
+			late:  1,
+		},
+		{
+			name: "an idle source stops holding the watermark back",
+			max:  100,
+			steps: []step{
+				{ev("b", 0), nil},
+				{ev("a", 1), nil},
+				{ev("a", 200), nil}, // b is behind but not idle: it holds the watermark at 0
+				{ev("a", 400), []string{"b@0s", "a@1s", "a@200s"}}, // b silent for 400s > idle 300s
+			},
+			drain: []string{"a@400s"},
+		},
+		{
+			name: "a full buffer releases its oldest",
+			max:  2,
+			steps: []step{
+				{ev("b", 0), nil},
+				{ev("a", 1), nil},
+				{ev("a", 2), []string{"b@0s"}}, // three held, two allowed
+				{ev("a", 3), []string{"a@1s"}},
+			},
+			drain: []string{"a@2s", "a@3s"},
+			forc:  2,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Lateness, cfg.IdleSource, cfg.MaxBuffered = 5*time.Second, 300*time.Second, tc.max
+			var c clock
+			c.init(cfg)
+			var st Stats
+			for i, s := range tc.steps {
+				var got []string
+				c.push(s.push, func(e *proxywatch.Event) { got = append(got, name(e)) }, &st)
+				if diff := cmp.Diff(s.want, got); diff != "" {
+					t.Errorf("step %d push(%s): handled mismatch (-want +got):\n%s", i, name(&s.push), diff)
+				}
+			}
+			var got []string
+			c.drain(func(e *proxywatch.Event) { got = append(got, name(e)) })
+			if diff := cmp.Diff(tc.drain, got); diff != "" {
+				t.Errorf("drain mismatch (-want +got):\n%s", diff)
+			}
+			if st.Late != tc.late || st.Forced != tc.forc {
+				t.Errorf("stats late %d forced %d, want %d, %d", st.Late, st.Forced, tc.late, tc.forc)
+			}
+		})
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package authwatch
+
+const raceEnabled = false
