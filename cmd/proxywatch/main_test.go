@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,5 +174,28 @@ func TestExport(t *testing.T) {
 	}
 	if code, out, _ := runCmd(t, "", "export", "--data", data, "--format", "rbldnsd"); code != exitOK || !strings.Contains(out, "203.0.113.42") {
 		t.Errorf("export rbldnsd = %d\n%s", code, out)
+	}
+}
+
+func TestLogsScan(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&b, "Mar  2 10:%02d:01 host sshd[%d]: Failed password for root from 203.0.113.9 port %d ssh2\n", i, 1000+i, 40000+i)
+	}
+	log := filepath.Join(dir, "auth.log")
+	os.WriteFile(log, []byte(b.String()), 0o644)
+	code, out, stderr := runCmd(t, "", "logs", "scan", "--data", t.TempDir(), "--format", "sshd", "--json", log)
+	if code != exitOK {
+		t.Fatalf("logs scan = %d\n%s", code, stderr)
+	}
+	if !strings.Contains(out, `"type":"alert"`) || !strings.Contains(out, "203.0.113.9/32") || !strings.Contains(out, `"type":"decision"`) {
+		t.Errorf("logs scan --json found no brute force by 203.0.113.9:\n%s", out)
+	}
+	if !strings.Contains(stderr, "30 lines") {
+		t.Errorf("logs scan summary = %q", stderr)
+	}
+	if code, _, _ := runCmd(t, "", "logs", "scan", "--format", "syslog-ng", log); code != exitError {
+		t.Errorf("logs scan with an unknown format = %d, want %d", code, exitError)
 	}
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/proxywatch/proxywatch/internal/allowlist"
 	"github.com/proxywatch/proxywatch/internal/api"
+	"github.com/proxywatch/proxywatch/internal/authwatch"
+	"github.com/proxywatch/proxywatch/internal/decision"
 	"github.com/proxywatch/proxywatch/internal/dnsbl"
 	"github.com/proxywatch/proxywatch/internal/enrich"
 	"github.com/proxywatch/proxywatch/internal/feed"
@@ -31,6 +33,8 @@ type File struct {
 	API         api.Config         `yaml:"api"`
 	ForwardAuth forwardauth.Config `yaml:"forwardauth"`
 	DNSBL       dnsbl.Config       `yaml:"dnsbl"`
+	AuthWatch   authwatch.Config   `yaml:"authwatch"`
+	Decisions   decision.Config    `yaml:"decisions"`
 
 	derivedFrom string // the DataDir the store path was derived from
 }
@@ -49,6 +53,8 @@ func Default() File {
 		API:         api.DefaultConfig(),
 		ForwardAuth: forwardauth.DefaultConfig(),
 		DNSBL:       dnsbl.DefaultConfig(),
+		AuthWatch:   authwatch.DefaultConfig(),
+		Decisions:   decision.DefaultConfig(),
 	}
 }
 
@@ -88,5 +94,7 @@ func (f File) Validate() error {
 	errs = append(errs, prefixed("api", f.API.Validate())...)
 	errs = append(errs, prefixed("forwardauth", f.ForwardAuth.Validate())...)
 	errs = append(errs, prefixed("dnsbl", f.DNSBL.Validate())...)
+	errs = append(errs, prefixed("authwatch", f.AuthWatch.Validate())...)
+	errs = append(errs, prefixed("decisions", f.Decisions.Validate())...)
 	return errors.Join(errs...)
 }
