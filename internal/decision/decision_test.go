@@ -245,8 +245,10 @@ func (f *fakeStore) PutAlert(_ context.Context, a proxywatch.Alert) error {
 	return nil
 }
 
-func (f *fakeStore) Alerts(context.Context, time.Time, int) ([]proxywatch.Alert, error) { return nil, nil }
-func (f *fakeStore) PruneAlerts(context.Context, time.Time) (int, error)              { return 0, nil }
+func (f *fakeStore) Alerts(context.Context, time.Time, int) ([]proxywatch.Alert, error) {
+	return nil, nil
+}
+func (f *fakeStore) PruneAlerts(context.Context, time.Time) (int, error) { return 0, nil }
 
 func (f *fakeStore) count() (int, int) {
 	f.mu.Lock()
