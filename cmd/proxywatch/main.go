@@ -56,6 +56,7 @@ func commands() []command {
 		{"import", "import indicator files into the local store", runImport},
 		{"export", "write the block list for nftables, ipset, rbldnsd, or as plain, CSV or STIX", runExport},
 		{"feeds", "list configured feeds or update them now (feeds list|update)", runFeeds},
+		{"flows", "run the flow detectors over NetFlow/IPFIX pcaps and Zeek logs (flows analyze|dump)", runFlows},
 		{"logs", "run the login detectors over auth logs (logs scan)", runLogs},
 		{"config", "check or dump the configuration (config check|dump)", runConfig},
 		{"simulate", "play a proxy-botnet scenario into logs, flows and ground truth", runSimulate},

@@ -199,3 +199,25 @@ func TestLogsScan(t *testing.T) {
 		t.Errorf("logs scan with an unknown format = %d, want %d", code, exitError)
 	}
 }
+
+func TestFlowsAnalyzeAndDump(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCmd(t, "", "simulate", "--scenario", "smoke", "--out", dir, "--output", "zeek", "--output", "ipfix"); code != exitOK {
+		t.Fatalf("simulate = %d: %s", code, stderr)
+	}
+	conn := filepath.Join(dir, "conn.log")
+	code, out, stderr := runCmd(t, "", "flows", "analyze", "--data", t.TempDir(), "--inside", "198.18.0.0/15", "--json", conn)
+	if code != exitOK {
+		t.Fatalf("flows analyze = %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, `"type":"finding"`) || !strings.Contains(stderr, "sessions") {
+		t.Errorf("flows analyze --json found nothing in the smoke scenario:\n%.500s\n%s", out, stderr)
+	}
+	code, out, stderr = runCmd(t, "", "flows", "dump", filepath.Join(dir, "ipfix.pcap"))
+	if code != exitOK || !strings.Contains(out, `"Proto":`) || !strings.Contains(stderr, "records") {
+		t.Errorf("flows dump = %d\n%.300s\n%s", code, out, stderr)
+	}
+	if code, _, _ := runCmd(t, "", "flows", "analyze", "--data", t.TempDir(), conn); code != exitError {
+		t.Errorf("flows analyze without inside prefixes = %d, want %d", code, exitError)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/proxywatch/proxywatch/internal/dnsbl"
 	"github.com/proxywatch/proxywatch/internal/enrich"
 	"github.com/proxywatch/proxywatch/internal/feed"
+	"github.com/proxywatch/proxywatch/internal/flowwatch"
 	"github.com/proxywatch/proxywatch/internal/forwardauth"
 	"github.com/proxywatch/proxywatch/internal/intel/formats"
 	"github.com/proxywatch/proxywatch/internal/sqlitestore"
@@ -35,6 +36,7 @@ type File struct {
 	DNSBL       dnsbl.Config       `yaml:"dnsbl"`
 	AuthWatch   authwatch.Config   `yaml:"authwatch"`
 	Decisions   decision.Config    `yaml:"decisions"`
+	FlowWatch   flowwatch.Config   `yaml:"flowwatch"`
 
 	derivedFrom string // the DataDir the store path was derived from
 }
@@ -55,6 +57,7 @@ func Default() File {
 		DNSBL:       dnsbl.DefaultConfig(),
 		AuthWatch:   authwatch.DefaultConfig(),
 		Decisions:   decision.DefaultConfig(),
+		FlowWatch:   flowwatch.DefaultConfig(),
 	}
 }
 
@@ -96,5 +99,6 @@ func (f File) Validate() error {
 	errs = append(errs, prefixed("dnsbl", f.DNSBL.Validate())...)
 	errs = append(errs, prefixed("authwatch", f.AuthWatch.Validate())...)
 	errs = append(errs, prefixed("decisions", f.Decisions.Validate())...)
+	errs = append(errs, prefixed("flowwatch", f.FlowWatch.Validate())...)
 	return errors.Join(errs...)
 }
