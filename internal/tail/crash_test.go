@@ -36,6 +36,7 @@ func crashConfig(dir string) Config {
 	c := DefaultConfig()
 	c.Name = "crash"
 	c.Path = filepath.Join(dir, "app.log")
+	c.Start = StartRotated // a child killed before its first commit starts again from line 1
 	c.Poll = 2 * time.Millisecond
 	c.RotateWait = 10 * time.Millisecond
 	c.Fingerprint = 64
@@ -170,6 +171,9 @@ func (w *crashWriter) shift() error {
 		tmp := w.path + ".2.gz.tmp"
 		if err := os.WriteFile(tmp, z.Bytes(), 0o644); err != nil {
 			return err
+		}
+		if fi, err := os.Stat(w.path + ".1"); err == nil { // gzip keeps the time
+			os.Chtimes(tmp, fi.ModTime(), fi.ModTime())
 		}
 		if err := os.Rename(tmp, w.path+".2.gz"); err != nil {
 			return err

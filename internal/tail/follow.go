@@ -35,8 +35,10 @@ type follower struct {
 	f       *os.File
 	zr      *gzip.Reader
 	cur     current
-	pending *opened // the next file, opened, once the last partial line is out
-	skip    bool    // drop the first line (Start "end" began mid-line)
+	pending    *opened // the next file, opened, once the last partial line is out
+	skip       bool    // drop the first line (Start "end" began mid-line)
+	truncating bool    // the live file was truncated: looking for its copy
+	looks      int     // failed looks for a file that should be there
 }
 
 // current is what the follower knows of the file it reads.
@@ -97,11 +99,16 @@ func (f *follower) read(p []byte) (int, error) {
 }
 
 func (f *follower) next(ctx context.Context, r *Reader) ([]byte, bool, error) {
-	if !f.started {
-		f.started = true
-		f.start(r)
-	}
 	for {
+		if !f.started {
+			if !f.start(r) {
+				if err := f.wait(ctx); err != nil {
+					return nil, false, err
+				}
+				continue
+			}
+			f.started = true
+		}
 		if f.pending != nil {
 			o := f.pending
 			f.pending = nil
@@ -109,6 +116,14 @@ func (f *follower) next(ctx context.Context, r *Reader) ([]byte, bool, error) {
 		}
 		if f.f == nil {
 			if !f.openLive(r) {
+				if err := f.wait(ctx); err != nil {
+					return nil, false, err
+				}
+			}
+			continue
+		}
+		if f.truncating {
+			if !f.truncated(r) {
 				if err := f.wait(ctx); err != nil {
 					return nil, false, err
 				}
@@ -132,7 +147,7 @@ func (f *follower) next(ctx context.Context, r *Reader) ([]byte, bool, error) {
 		if n > 0 {
 			f.cur.grewAt = time.Now()
 			if f.cur.live && !f.verify() {
-				f.truncated(r)
+				f.beginTruncation()
 			}
 			continue
 		}
@@ -208,11 +223,19 @@ func (f *follower) verify() bool {
 	return sameHead(f.scratch[:k], f.headBuf[:n])
 }
 
+// beginTruncation stops reading a live file found truncated, dropping
+// what was read but not delivered (it may come from the new content at
+// the old offset), until truncated has found where its lines went.
+func (f *follower) beginTruncation() {
+	f.truncating = true
+	f.lb.reset(f.cur.delivered)
+}
+
 // checkLive looks at the live file at its end. It reports whether
 // anything changed.
 func (f *follower) checkLive(r *Reader) bool {
 	if fi, err := f.f.Stat(); err == nil && fi.Size() < f.cur.read || !f.verify() {
-		f.truncated(r)
+		f.beginTruncation()
 		return true
 	}
 	fi, err := os.Stat(f.cfg.Path)
@@ -250,6 +273,7 @@ func (f *follower) finished() bool {
 // zero, becomes the checkpoint's previous file.
 func (f *follower) install(r *Reader, o *opened, offset int64, prev FileID) {
 	f.close()
+	f.truncating, f.looks = false, 0
 	f.f, f.zr = o.f, o.zr
 	f.cur = current{path: o.path, live: o.live, gz: o.zr != nil, dev: o.dev, ino: o.ino, fpLen: -1}
 	r.stats.Files++

@@ -88,6 +88,28 @@ func quiet(t testing.TB, r *Reader) {
 	}
 }
 
+// settle polls r, which must have no line, until its checkpoint
+// satisfies cond.
+func settle(t testing.TB, r *Reader, what string, cond func(Checkpoint) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond(r.Checkpoint()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("reader never got to %s: checkpoint %+v", what, r.Checkpoint())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		l, err := r.Next(ctx)
+		cancel()
+		if err == nil {
+			t.Fatalf("Next() = %q while waiting for %s, want no line", l.Text, what)
+		}
+	}
+}
+
+// onEmptyNewFile is a settle condition: the reader moved to an empty file
+// after another.
+func onEmptyNewFile(cp Checkpoint) bool { return cp.File.Len == 0 && cp.Prev.Len != 0 }
+
 func check(t testing.TB, got, want []string) {
 	t.Helper()
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -150,7 +172,7 @@ func TestFollowCopytruncateUnread(t *testing.T) {
 	check(t, read(t, r, 2, 1), want(1, 2))
 	os.Rename(c.Path, c.Path+".1")
 	os.WriteFile(c.Path, nil, 0o644)
-	quiet(t, r) // now on the empty new file
+	settle(t, r, "the empty new file", onEmptyNewFile)
 	appendLines(t, c.Path, 3, 4)
 	os.Rename(c.Path+".1", c.Path+".2")
 	copyFile(t, c.Path, c.Path+".1")
@@ -241,11 +263,8 @@ func TestResumeEmptyFile(t *testing.T) {
 	check(t, read(t, r, 2, 1), want(1, 2))
 	os.Rename(c.Path, c.Path+".1")
 	os.WriteFile(c.Path, nil, 0o644)
-	quiet(t, r) // the reader moves to the empty new file
+	settle(t, r, "the empty new file", onEmptyNewFile)
 	cp := r.Checkpoint()
-	if cp.File.Len != 0 || cp.Prev.Len == 0 {
-		t.Fatalf("Checkpoint() = %+v, want the empty new file after the old one", cp)
-	}
 	r.Close()
 	appendLines(t, c.Path, 3, 4)
 	os.Rename(c.Path+".1", c.Path+".2")

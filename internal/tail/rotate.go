@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -40,24 +41,23 @@ func fingerprint(b []byte) Fingerprint {
 // candidates lists the rotated copies of the followed file, oldest first,
 // then the live file when it exists.
 func (f *follower) candidates() []*candidate {
-	seen := map[string]bool{f.cfg.Path: true}
-	var out []*candidate
-	for _, g := range f.cfg.Rotated {
-		matches, _ := filepath.Glob(g)
-		for _, p := range matches {
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
-			c, ok := rotatedName(p)
-			if !ok {
-				continue
-			}
-			if !c.stat() {
-				continue
-			}
-			out = append(out, c)
+	// A directory read while files are renamed in it may miss one: read it
+	// until two reads agree.
+	names := f.glob()
+	for range 5 {
+		again := f.glob()
+		if slices.Equal(names, again) {
+			break
 		}
+		names = again
+	}
+	var out []*candidate
+	for _, p := range names {
+		c, ok := rotatedName(p)
+		if !ok || !c.stat() {
+			continue
+		}
+		out = append(out, c)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -77,6 +77,19 @@ func (f *follower) candidates() []*candidate {
 		out = append(out, live)
 	}
 	return out
+}
+
+// glob returns the sorted names the rotated-copy patterns match, without
+// the live file.
+func (f *follower) glob() []string {
+	var names []string
+	for _, g := range f.cfg.Rotated {
+		m, _ := filepath.Glob(g)
+		names = append(names, m...)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	return slices.DeleteFunc(names, func(p string) bool { return p == f.cfg.Path })
 }
 
 // rotatedName reads the age of a rotated copy from its name: a trailing
@@ -184,17 +197,21 @@ func (c *candidate) holds(id FileID, n int) bool {
 
 // locate returns the index of the candidate holding id: among those whose
 // leading bytes match, the one with id's inode, else the newest. It
-// returns -1 when none does.
+// returns -1 when none does. The inode is tried first, since reading a
+// compressed candidate's leading bytes costs a decompression.
 func locate(cands []*candidate, id FileID, n int) int {
+	if id.Inode != 0 {
+		for i, c := range cands {
+			if !c.gz && c.dev == id.Dev && c.ino == id.Inode && c.holds(id, n) {
+				return i
+			}
+		}
+	}
 	found := -1
 	for i, c := range cands {
-		if !c.holds(id, n) {
-			continue
+		if c.holds(id, n) {
+			found = i
 		}
-		if !c.gz && id.Inode != 0 && c.dev == id.Dev && c.ino == id.Inode {
-			return i
-		}
-		found = i
 	}
 	return found
 }
