@@ -32,9 +32,9 @@ type follower struct {
 	timer   *time.Timer
 	started bool
 
-	f       *os.File
-	zr      *gzip.Reader
-	cur     current
+	f          *os.File
+	zr         *gzip.Reader
+	cur        current
 	pending    *opened // the next file, opened, once the last partial line is out
 	skip       bool    // drop the first line (Start "end" began mid-line)
 	truncating bool    // the live file was truncated: looking for its copy
