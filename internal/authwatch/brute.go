@@ -163,12 +163,14 @@ func (w *Watch) compromise(ev *proxywatch.Event, ts uint32, svc *service, st *ip
 		Subjects: []proxywatch.Subject{proxywatch.AddrSubject(ev.Addr)},
 		Reasons:  []string{reason},
 		Counts:   map[string]int64{"successes": 1, "failures": int64(fails)},
+		Spread:   &proxywatch.Spread{Addrs: 1, Prefixes: 1},
 		Sample:   append(svc.sample(ev.Addr, w.cfg.Sample-1), evidence(ev)),
 		Summary:  fmt.Sprintf("%s: %s logged in from %s after an attack from it", svc.name, ev.User, ev.Addr),
 	}
 	if ev.User != "" {
 		a.Users = []string{ev.User}
 	}
+	w.enrichSpread(a.Spread, ev.Addr)
 	if svc.camp != nil && det == "campaign" {
 		a.Labels = map[string]string{"campaign": svc.camp.id}
 		svc.camp.successes++
@@ -196,6 +198,7 @@ func (w *Watch) listed(ev *proxywatch.Event, ts uint32, st *ipState) {
 		Subjects: []proxywatch.Subject{proxywatch.AddrSubject(ev.Addr)},
 		Reasons:  []string{"listed:" + l.Kind.String(), ev.Type.String()},
 		Counts:   map[string]int64{"confidence": int64(l.Confidence)},
+		Spread:   &proxywatch.Spread{Addrs: 1, Prefixes: 1},
 		Sample:   []string{evidence(ev)},
 		Labels:   map[string]string{"feed": l.Feed, "kind": l.Kind.String()},
 		Summary:  fmt.Sprintf("%s from %s, listed as %s by %s", what, ev.Addr, l.Kind, l.Feed),
@@ -203,6 +206,7 @@ func (w *Watch) listed(ev *proxywatch.Event, ts uint32, st *ipState) {
 	if ev.User != "" {
 		a.Users = []string{ev.User}
 	}
+	w.enrichSpread(a.Spread, ev.Addr)
 	w.emitAlert(&a)
 	if cfg.Decide && ev.Type != proxywatch.EventLoginSuccess {
 		w.decide(st, ev.Addr, proxywatch.ActionChallenge, "listed_login", "listed:"+l.Kind.String(), a.ID, l.Kind, ts)

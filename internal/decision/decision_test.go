@@ -46,14 +46,14 @@ func TestProposeEscalates(t *testing.T) {
 		action proxywatch.Action
 		ttl    time.Duration
 	}{
-		{"first", proposal("198.51.100.7", proxywatch.ActionBan, "detect:bruteforce", 0), 1, 1, proxywatch.ActionBan, time.Hour},
+		{"first", proposal("198.51.100.7", proxywatch.ActionBan, "detect:bruteforce", 0), 1, 1, proxywatch.ActionBan, 4 * time.Hour},
 		{"again while live", proposal("198.51.100.7", proxywatch.ActionBan, "detect:bruteforce", 30*time.Minute), 0, 0, "", 0},
-		{"after expiry", proposal("198.51.100.7", proxywatch.ActionBan, "detect:bruteforce", 2*time.Hour), 1, 2, proxywatch.ActionBan, 4 * time.Hour},
-		{"third", proposal("198.51.100.7", proxywatch.ActionBan, "detect:bruteforce", 7*time.Hour), 1, 3, proxywatch.ActionBan, 16 * time.Hour},
-		{"challenge 1", proposal("203.0.113.9", proxywatch.ActionChallenge, "detect:campaign", 8*time.Hour), 1, 1, proxywatch.ActionChallenge, 2 * time.Hour},
-		{"ban over challenge", proposal("203.0.113.9", proxywatch.ActionBan, "detect:campaign", 8*time.Hour+time.Minute), 1, 2, proxywatch.ActionBan, 8 * time.Hour},
-		{"challenge under ban", proposal("203.0.113.9", proxywatch.ActionChallenge, "detect:campaign", 8*time.Hour+2*time.Minute), 0, 0, "", 0},
-		{"challenge escalates to ban", proposal("203.0.113.9", proxywatch.ActionChallenge, "detect:campaign", 20*time.Hour), 1, 3, proxywatch.ActionBan, 32 * time.Hour},
+		{"after expiry", proposal("198.51.100.7", proxywatch.ActionBan, "detect:bruteforce", 5*time.Hour), 1, 2, proxywatch.ActionBan, 16 * time.Hour},
+		{"third", proposal("198.51.100.7", proxywatch.ActionBan, "detect:bruteforce", 22*time.Hour), 1, 3, proxywatch.ActionBan, 64 * time.Hour},
+		{"challenge 1", proposal("203.0.113.9", proxywatch.ActionChallenge, "detect:campaign", 23*time.Hour), 1, 1, proxywatch.ActionChallenge, 2 * time.Hour},
+		{"ban over challenge", proposal("203.0.113.9", proxywatch.ActionBan, "detect:campaign", 23*time.Hour+time.Minute), 1, 2, proxywatch.ActionBan, 8 * time.Hour},
+		{"challenge under ban", proposal("203.0.113.9", proxywatch.ActionChallenge, "detect:campaign", 23*time.Hour+2*time.Minute), 0, 0, "", 0},
+		{"challenge escalates to ban", proposal("203.0.113.9", proxywatch.ActionChallenge, "detect:campaign", 32*time.Hour), 1, 3, proxywatch.ActionBan, 32 * time.Hour},
 	}
 	for _, s := range steps {
 		got := m.Propose(s.d)
@@ -162,11 +162,14 @@ func TestActiveListExpire(t *testing.T) {
 	if d, ok := m.Active(netip.MustParseAddr("::ffff:198.51.100.7"), t0.Add(30*time.Minute)); !ok || d.Action != proxywatch.ActionBan {
 		t.Errorf("Active(mapped address) = %v, %v, want its ban", d, ok)
 	}
-	if _, ok := m.Active(netip.MustParseAddr("198.51.100.7"), t0.Add(time.Hour)); ok {
+	if _, ok := m.Active(netip.MustParseAddr("198.51.100.7"), t0.Add(4*time.Hour)); ok {
 		t.Errorf("Active at expiry: found, want expired")
 	}
-	if got := m.List(t0.Add(90 * time.Minute)); len(got) != 1 || got[0].Subject != addr("2001:db8::7") {
-		t.Errorf("List(t0+90m) = %v, want the challenge only", got)
+	if got := m.List(t0.Add(90 * time.Minute)); len(got) != 2 || got[0].Subject != addr("198.51.100.7") {
+		t.Errorf("List(t0+90m) = %v, want both, oldest first", got)
+	}
+	if got := m.List(t0.Add(3 * time.Hour)); len(got) != 1 || got[0].Subject != addr("198.51.100.7") {
+		t.Errorf("List(t0+3h) = %v, want the ban only (the challenge lasts 2h)", got)
 	}
 	// A later event moves event time on and sweeps.
 	m.Propose(proposal("203.0.113.1", proxywatch.ActionBan, "detect:bruteforce", 5*time.Hour))
@@ -293,9 +296,9 @@ func TestServe(t *testing.T) {
 	if err := m.Delete(context.Background(), "nope"); !errors.Is(err, proxywatch.ErrNotFound) {
 		t.Errorf("Delete(nope) error = %v, want ErrNotFound", err)
 	}
-	// Two hours later the sweep removes the expired decisions.
+	// Five hours later the sweep removes the expired decisions.
 	mu.Lock()
-	now = t0.Add(2 * time.Hour)
+	now = t0.Add(5 * time.Hour)
 	mu.Unlock()
 	waitFor(t, func() bool { d, _ := st.count(); return d == 0 })
 	if _, ok := m.Active(netip.MustParseAddr("198.51.100.7"), time.Time{}); ok {

@@ -77,15 +77,17 @@ type AggregateConfig struct {
 
 // DefaultConfig returns the policy used when the section is absent.
 //
-// Residential-proxy and campaign TTLs are short: the address belongs to a
-// household whose router was hijacked, and by tomorrow perhaps to another.
+// A brute forcer's first decision lasts 4 hours (CrowdSec's default ban),
+// each repeat four times longer, up to a week. Residential-proxy and
+// campaign TTLs are short: the address belongs to a household whose router
+// was hijacked, and by tomorrow perhaps to another.
 // An IPv4 /24 needs 16 misbehaving addresses before it is decided as a
 // whole (residential /24s are shared by many households); an IPv6 /64 is
 // one subscriber's network, so 4 addresses of it are enough.
 func DefaultConfig() Config {
 	return Config{
 		TTL: TTLConfig{
-			Default: time.Hour, BruteForce: time.Hour, Campaign: 2 * time.Hour, Residential: time.Hour,
+			Default: 4 * time.Hour, BruteForce: 4 * time.Hour, Campaign: 2 * time.Hour, Residential: time.Hour,
 			Listed: 2 * time.Hour, Manual: 24 * time.Hour, Aggregated: time.Hour,
 		},
 		Escalation: EscalationConfig{Factor: 4, Max: 7 * 24 * time.Hour, Memory: 30 * 24 * time.Hour, BanAfter: 3},

@@ -52,15 +52,15 @@ func TestClassAndLifetime(t *testing.T) {
 		count int
 		want  time.Duration
 	}{
-		{"brute force", proxywatch.Decision{Subject: addr("198.51.100.66"), Origin: "detect:bruteforce", Kind: proxywatch.KindBruteForce}, ClassBruteForce, 1, time.Hour},
-		{"brute force again", proxywatch.Decision{Subject: addr("198.51.100.66"), Origin: "detect:bruteforce"}, ClassBruteForce, 2, 4 * time.Hour},
+		{"brute force", proxywatch.Decision{Subject: addr("198.51.100.66"), Origin: "detect:bruteforce", Kind: proxywatch.KindBruteForce}, ClassBruteForce, 1, 4 * time.Hour},
+		{"brute force again", proxywatch.Decision{Subject: addr("198.51.100.66"), Origin: "detect:bruteforce"}, ClassBruteForce, 2, 16 * time.Hour},
 		{"brute force capped", proxywatch.Decision{Subject: addr("198.51.100.66"), Origin: "detect:bruteforce"}, ClassBruteForce, 10, 7 * 24 * time.Hour},
 		{"campaign", proxywatch.Decision{Subject: addr("198.51.100.7"), Origin: "detect:campaign"}, ClassCampaign, 1, 2 * time.Hour},
 		{"residential beats origin", proxywatch.Decision{Subject: addr("198.51.100.7"), Origin: "detect:bruteforce", Kind: proxywatch.KindResidentialProxy}, ClassResidential, 1, time.Hour},
 		{"listed", proxywatch.Decision{Subject: addr("203.0.113.9"), Origin: "detect:listed_login"}, ClassListed, 1, 2 * time.Hour},
 		{"manual", proxywatch.Decision{Subject: addr("203.0.113.9"), Origin: "manual", Kind: proxywatch.KindResidentialProxy}, ClassManual, 1, 24 * time.Hour},
 		{"aggregated", proxywatch.Decision{Subject: pfx("203.0.113.0/24"), Origin: "detect:campaign"}, ClassAggregated, 1, time.Hour},
-		{"other", proxywatch.Decision{Subject: addr("203.0.113.9"), Origin: "detect:new_thing"}, ClassDefault, 1, time.Hour},
+		{"other", proxywatch.Decision{Subject: addr("203.0.113.9"), Origin: "detect:new_thing"}, ClassDefault, 1, 4 * time.Hour},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
