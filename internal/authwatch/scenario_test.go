@@ -155,6 +155,9 @@ func TestScenarios(t *testing.T) {
 			for _, l := range want {
 				check(t, rec, l)
 			}
+			for _, a := range rec.alerts {
+				checkEvidence(t, cfg, a)
+			}
 			if t.Failed() {
 				for _, a := range rec.alerts {
 					t.Logf("alert %s %s %v %v", a.Detector, a.Severity, a.Subjects, a.Reasons)
@@ -164,6 +167,22 @@ func TestScenarios(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkEvidence holds every alert to carrying its evidence: an ID, counts,
+// its window, the spread, reason codes and a bounded sample of lines.
+func checkEvidence(t *testing.T, cfg Config, a proxywatch.Alert) {
+	t.Helper()
+	switch {
+	case a.ID == "" || a.Time.IsZero() || a.Start.IsZero() || a.End.Before(a.Start):
+		t.Errorf("alert %s %q: id, time or window missing (time %s, window %s to %s)", a.Detector, a.ID, a.Time, a.Start, a.End)
+	case len(a.Counts) == 0 || a.Spread == nil || len(a.Reasons) == 0:
+		t.Errorf("alert %s %q: counts %v, spread %v, reasons %v: want all three", a.Detector, a.ID, a.Counts, a.Spread, a.Reasons)
+	case len(a.Sample) == 0 || len(a.Sample) > cfg.Sample:
+		t.Errorf("alert %s %q: %d sample lines, want 1 to %d", a.Detector, a.ID, len(a.Sample), cfg.Sample)
+	case len(a.Subjects) > cfg.Subjects:
+		t.Errorf("alert %s %q: %d subjects, want at most %d", a.Detector, a.ID, len(a.Subjects), cfg.Subjects)
 	}
 }
 
