@@ -161,6 +161,13 @@ func TestSequenceAccounting(t *testing.T) {
 		}
 		return ipfix(secs, seq, 8, set(2, tmpl(300, tf{8, 4, 0}, tf{12, 4, 0}, tf{22, 4, 0}, tf{21, 4, 0}, tf{1, 4, 0}, tf{2, 4, 0}, tf{7, 2, 0}, tf{11, 2, 0}, tf{4, 1, 0}, tf{6, 1, 0})), set(300, recs))
 	}
+	iptOpts := func(seq uint32, n int) []byte { // n flow records after one options record
+		p := ipt(seq, n)
+		opts := cat(set(3, ipfixOptsTmpl(301, 1, tf{149, 4, 0}, tf{160, 8, 0})), set(301, cat(u32(8), u64(1))))
+		p = append(p[:16], append(opts, p[16:]...)...)
+		be.PutUint16(p[2:], uint16(len(p)))
+		return p
+	}
 	for _, tc := range []struct {
 		name    string
 		packets [][]byte
@@ -176,6 +183,8 @@ func TestSequenceAccounting(t *testing.T) {
 		{"IPFIX counts data records", [][]byte{ipt(0, 2), ipt(2, 3), ipt(9, 1)}, netflow.IPFIX, 4, 0, 0},
 		{"IPFIX counted inclusively (softflowd)", [][]byte{ipt(2, 2), ipt(5, 3), ipt(6, 1), ipt(10, 4)}, netflow.IPFIX, 0, 0, 0},
 		{"IPFIX inclusive, then a loss", [][]byte{ipt(2, 2), ipt(5, 3), ipt(6, 1), ipt(12, 4)}, netflow.IPFIX, 2, 0, 0},
+		{"IPFIX inclusive of flow records only (softflowd with options)", [][]byte{iptOpts(2, 2), ipt(5, 3), ipt(7, 2), iptOpts(10, 3), ipt(11, 1)}, netflow.IPFIX, 0, 0, 0},
+		{"IPFIX options records counted (RFC 7011)", [][]byte{iptOpts(0, 2), ipt(3, 3), iptOpts(6, 1), ipt(8, 1)}, netflow.IPFIX, 0, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dec := netflow.NewDecoder(netflow.Options{})

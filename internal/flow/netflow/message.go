@@ -19,6 +19,7 @@ type msg struct {
 	uptimeMs uint32
 	now      time.Time
 	data     uint32 // data records seen (IPFIX sequence unit)
+	options  uint32 // of which options data records
 	unknown  bool   // a data set could not be decoded: its record count is unknown
 	err      error  // the first problem
 }
@@ -41,7 +42,7 @@ func (d *Decoder) decodeV9(dst []flow.Record, p []byte, exporter netip.Addr, t t
 	m := msg{dom: dom, version: 9, vi: V9, exportNs: int64(be.Uint32(p[8:])) * 1e9, uptimeMs: be.Uint32(p[4:]), now: t}
 	n := len(dst)
 	dst = d.decodeSets(dst, p[20:], &m)
-	d.finish(&m, be.Uint32(p[12:]), 1, len(dst)-n)
+	d.finish(&m, be.Uint32(p[12:]), 1, 1, len(dst)-n)
 	return dst, m.err
 }
 
@@ -65,13 +66,13 @@ func (d *Decoder) decodeIPFIX(dst []flow.Record, p []byte, exporter netip.Addr, 
 	}
 	n := len(dst)
 	dst = d.decodeSets(dst, p[16:length], &m)
-	d.finish(&m, be.Uint32(p[8:]), m.data, len(dst)-n)
+	d.finish(&m, be.Uint32(p[8:]), m.data, m.data-m.options, len(dst)-n)
 	return dst, m.err
 }
 
 // finish does the per-message accounting: counts, and the sequence check
 // with units carried in this message.
-func (d *Decoder) finish(m *msg, seq, units uint32, records int) {
+func (d *Decoder) finish(m *msg, seq, units, flows uint32, records int) {
 	d.c.packets[m.vi].Add(1)
 	d.c.records[m.vi].Add(uint64(records))
 	if m.unknown {
@@ -80,11 +81,11 @@ func (d *Decoder) finish(m *msg, seq, units uint32, records int) {
 		m.dom.seq.valid = false
 		return
 	}
-	d.sequence(m.dom, m.vi, seq, units)
+	d.sequence(m.dom, m.vi, seq, units, flows)
 }
 
-func (d *Decoder) sequence(dom *domain, vi int, seq, units uint32) {
-	lost, late, reset := dom.seq.observe(seq, units)
+func (d *Decoder) sequence(dom *domain, vi int, seq, units, flows uint32) {
+	lost, late, reset := dom.seq.observe(seq, units, flows)
 	switch {
 	case lost > 0:
 		d.c.lost[vi].Add(lost)

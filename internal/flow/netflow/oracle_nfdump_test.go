@@ -58,7 +58,7 @@ func nfdumpRecords(t *testing.T, nfdump string, args ...string) []oracleTimed {
 		}
 		r.Start, r.End = ts(f[0]), ts(f[1])
 		r.Src, r.Dst = netip.MustParseAddr(f[2]).Unmap(), netip.MustParseAddr(f[3]).Unmap()
-		r.SrcPort, r.DstPort = uint16(u(f[4])), uint16(u(f[5]))
+		r.SrcPort, r.DstPort = uint16(u(f[4])), nfdumpPort(f[5], u)
 		r.Proto = protoByName(f[6])
 		r.Packets, r.Bytes = u(f[7]), u(f[8])
 		if err != nil {
@@ -170,4 +170,13 @@ func TestNfdumpOracle(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nfdumpPort parses a port, or ICMP's "type.code", which the decoder
+// carries as type<<8|code.
+func nfdumpPort(s string, u func(string) uint64) uint16 {
+	if typ, code, ok := strings.Cut(s, "."); ok {
+		return uint16(u(typ)<<8 | u(code))
+	}
+	return uint16(u(s))
 }

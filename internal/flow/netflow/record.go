@@ -140,6 +140,7 @@ func (d *Decoder) dataSet(dst []flow.Record, id uint16, s []byte, m *msg) []flow
 // options record, into domain state.
 func (d *Decoder) record(dst []flow.Record, v *values, t *template, m *msg) []flow.Record {
 	if t.options {
+		m.options++
 		d.options(v, m.dom)
 		return dst
 	}

@@ -56,7 +56,7 @@ func (d *Decoder) decodeV5(dst []flow.Record, p []byte, exporter netip.Addr, t t
 	d.c.packets[V5].Add(1)
 	d.c.records[V5].Add(uint64(n))
 	if err == nil {
-		d.sequence(dom, V5, seq, uint32(count))
+		d.sequence(dom, V5, seq, uint32(count), uint32(count))
 	} else {
 		dom.seq.valid = false
 	}
