@@ -54,6 +54,8 @@ func commands() []command {
 		{"serve", "run the daemon: feeds, verdict table, telemetry", runServe},
 		{"check", "tell whether addresses are listed, and why", runCheck},
 		{"import", "import indicator files into the local store", runImport},
+		{"decisions", "list, add or delete decisions (decisions list|add|delete)", runDecisions},
+		{"alerts", "list the newest alerts", runAlerts},
 		{"export", "write the block list for nftables, ipset, rbldnsd, or as plain, CSV or STIX", runExport},
 		{"feeds", "list configured feeds or update them now (feeds list|update)", runFeeds},
 		{"flows", "run the flow detectors over NetFlow/IPFIX pcaps and Zeek logs (flows analyze|dump)", runFlows},

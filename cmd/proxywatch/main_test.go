@@ -221,3 +221,31 @@ func TestFlowsAnalyzeAndDump(t *testing.T) {
 		t.Errorf("flows analyze without inside prefixes = %d, want %d", code, exitError)
 	}
 }
+
+func TestDecisionsCommand(t *testing.T) {
+	data := t.TempDir()
+	code, out, stderr := runCmd(t, "", "decisions", "add", "--data", data, "--ttl", "1h", "--reason", "seen in a campaign", "203.0.113.9")
+	if code != exitOK || !strings.Contains(out, "ban 203.0.113.9/32") {
+		t.Fatalf("decisions add = %d\n%s%s", code, out, stderr)
+	}
+	id := strings.SplitN(out, ":", 2)[0]
+	if code, out, _ := runCmd(t, "", "decisions", "list", "--data", data); code != exitOK || !strings.Contains(out, id) {
+		t.Errorf("decisions list = %d\n%s", code, out)
+	}
+	// The decision is mirrored as an indicator: check lists the address.
+	if code, out, _ := runCmd(t, "", "check", "--data", data, "203.0.113.9"); code != exitOK {
+		t.Errorf("check after a decision = %d\n%s", code, out)
+	}
+	if code, _, stderr := runCmd(t, "", "decisions", "add", "--data", data, "10.0.0.0/24"); code != exitError || !strings.Contains(stderr, "allowlist") {
+		t.Errorf("decisions add on the allowlist = %d, %q", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, "", "decisions", "delete", "--data", data, id); code != exitOK {
+		t.Errorf("decisions delete = %d: %s", code, stderr)
+	}
+	if code, _, _ := runCmd(t, "", "check", "--data", data, "203.0.113.9"); code != exitNegative {
+		t.Errorf("check after delete = %d, want %d", code, exitNegative)
+	}
+	if code, _, _ := runCmd(t, "", "alerts", "--data", data); code != exitOK {
+		t.Errorf("alerts = %d", code)
+	}
+}
