@@ -94,6 +94,9 @@ type Decoder struct {
 	opts      Options
 	domains   map[domainKey]*domain
 	lastSweep time.Time
+	fields    []field // scratch for template parsing
+	lastKey   domainKey
+	lastDom   *domain // the domain of the previous packet: most come from the same one
 	c         counters
 }
 
@@ -140,8 +143,13 @@ func (d *Decoder) fail(reason, format string, args ...any) error {
 // there is room. It returns nil when MaxDomains is reached.
 func (d *Decoder) domainFor(exporter netip.Addr, version uint16, id uint32, t time.Time) *domain {
 	k := domainKey{addr: exporter.As16(), domain: id, version: version}
+	if d.lastDom != nil && k == d.lastKey {
+		d.lastDom.lastSeen = t
+		return d.lastDom
+	}
 	if dom := d.domains[k]; dom != nil {
 		dom.lastSeen = t
+		d.lastKey, d.lastDom = k, dom
 		return dom
 	}
 	if len(d.domains) >= d.opts.MaxDomains {
@@ -158,6 +166,7 @@ func (d *Decoder) domainFor(exporter netip.Addr, version uint16, id uint32, t ti
 		}
 	}
 	d.domains[k] = dom
+	d.lastKey, d.lastDom = k, dom
 	d.c.domains.Store(int64(len(d.domains)))
 	return dom
 }
@@ -166,6 +175,7 @@ func (d *Decoder) domainFor(exporter netip.Addr, version uint16, id uint32, t ti
 // heard from within it.
 func (d *Decoder) sweep(t time.Time) {
 	d.lastSweep = t
+	d.lastDom = nil
 	cutoff := t.Add(-d.opts.TemplateTimeout)
 	n := 0
 	for k, dom := range d.domains {

@@ -137,7 +137,8 @@ func (d *Decoder) decodeSets(dst []flow.Record, b []byte, m *msg) []flow.Record 
 
 // templateSet reads a v9 template flowset or an IPFIX template set.
 func (d *Decoder) templateSet(s []byte, m *msg) {
-	var fields []field
+	fields := d.fields[:0]
+	defer func() { d.fields = fields[:0] }()
 	for len(s) >= 4 {
 		id, n := be.Uint16(s), int(be.Uint16(s[2:]))
 		s = s[4:]
@@ -195,7 +196,8 @@ const v9Scope = 0xffffffff
 
 // optionsTemplateSetV9 reads a v9 options template flowset (RFC 3954 6.1).
 func (d *Decoder) optionsTemplateSetV9(s []byte, m *msg) {
-	var fields []field
+	fields := d.fields[:0]
+	defer func() { d.fields = fields[:0] }()
 	for len(s) >= 6 {
 		id, scopeLen, optLen := be.Uint16(s), int(be.Uint16(s[2:])), int(be.Uint16(s[4:]))
 		if id == 0 && scopeLen == 0 && optLen == 0 {
@@ -225,7 +227,8 @@ func (d *Decoder) optionsTemplateSetV9(s []byte, m *msg) {
 
 // optionsTemplateSetIPFIX reads an IPFIX options template set (RFC 7011 3.4.2.2).
 func (d *Decoder) optionsTemplateSetIPFIX(s []byte, m *msg) {
-	var fields []field
+	fields := d.fields[:0]
+	defer func() { d.fields = fields[:0] }()
 	for len(s) >= 4 {
 		id, n := be.Uint16(s), int(be.Uint16(s[2:]))
 		if n == 0 {

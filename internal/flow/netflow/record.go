@@ -98,10 +98,26 @@ func (d *Decoder) dataSet(dst []flow.Record, id uint16, s []byte, m *msg) []flow
 		m.data += uint32(n)
 		for i := range n {
 			rec := s[i*t.fixed : (i+1)*t.fixed]
-			v.have = 0
 			for _, o := range t.ops {
-				v.set(o.kind, rec[o.off:int(o.off)+int(o.length)])
+				b := rec[o.off : int(o.off)+int(o.length)]
+				switch o.kind { // the cases of values.set, without its checks: newTemplate made them
+				case kSrc4:
+					copy(v.src[:4], b)
+					v.src4 = true
+				case kDst4:
+					copy(v.dst[:4], b)
+					v.dst4 = true
+				case kSrc6:
+					copy(v.src[:], b)
+					v.src4 = false
+				case kDst6:
+					copy(v.dst[:], b)
+					v.dst4 = false
+				default:
+					v.u[o.kind] = readUint(b)
+				}
 			}
+			v.have = t.have
 			dst = d.record(dst, &v, t, m)
 		}
 		return dst

@@ -193,8 +193,9 @@ type template struct {
 	options bool
 	fixed   int  // record length when every field is fixed; 0 otherwise
 	minLen  int  // the shortest possible record (variable fields count 1 byte)
-	ops     []op // fields worth reading, for fixed-length templates
-	hasAddr bool // the template can carry both addresses
+	ops     []op   // fields worth reading, for fixed-length templates
+	have    uint64 // the values.have bits a record of a fixed-length template sets
+	hasAddr bool   // the template can carry both addresses
 	seen    time.Time
 }
 
@@ -226,8 +227,9 @@ func newTemplate(fields []field, scopes int, options bool) *template {
 			continue
 		}
 		t.minLen += int(f.length)
-		if k != kSkip && !variable && off+int(f.length) <= 0xffff {
+		if bit, ok := opBit(k, f.length); ok && !variable && off+int(f.length) <= 0xffff {
 			t.ops = append(t.ops, op{off: uint16(off), length: f.length, kind: k})
+			t.have |= bit
 		}
 		off += int(f.length)
 	}
@@ -247,4 +249,21 @@ func newTemplate(fields []field, scopes int, options bool) *template {
 // template only refreshes its time.
 func (t *template) same(fields []field, scopes int, options bool) bool {
 	return t.scopes == scopes && t.options == options && slices.Equal(t.fields, fields)
+}
+
+// opBit returns the values.have bit a fixed-length field of kind k and
+// length n sets, and whether the field is read at all: addresses of the
+// wrong length are not.
+func opBit(k uint8, n uint16) (uint64, bool) {
+	switch k {
+	case kSkip:
+		return 0, false
+	case kSrc4, kDst4:
+		return 1 << k, n == 4
+	case kSrc6:
+		return 1 << kSrc4, n == 16
+	case kDst6:
+		return 1 << kDst4, n == 16
+	}
+	return 1 << k, true
 }
