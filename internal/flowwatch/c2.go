@@ -113,6 +113,7 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 			}
 		}
 	}
+	w.baseRate = w.suspectBase()
 	// C2 candidates: enough clients, small control traffic.
 	cands := map[groupKey][]epKey{}
 	for k, a := range aggs {
@@ -191,12 +192,13 @@ func (w *Watch) reportCollector(k epKey, e *epState, a *c2agg, now, ep int64) ui
 	var periodic, suspects float64
 	if a != nil && a.clients > 0 {
 		periodic = float64(a.periodic) / float64(a.clients)
+		n := 0
 		for _, r := range a.hosts {
 			if w.suspect[r.h]&(sRelay|sBackconnect|sExposed) != 0 {
-				suspects++
+				n++
 			}
 		}
-		suspects /= float64(a.clients)
+		suspects = w.lift(n, a.clients)
 	}
 	u := 0.0
 	if unusualPort(k.port) {
@@ -221,6 +223,28 @@ func (w *Watch) reportCollector(k epKey, e *epState, a *c2agg, now, ep int64) ui
 			senders, c.toPkts, k.addr.addr(), k.port),
 	}, now)
 	return conf
+}
+
+// suspectBase returns the share of the inside hosts followed that some
+// detector suspects: the rate at which a random set of clients holds
+// suspects by chance.
+func (w *Watch) suspectBase() float64 {
+	n := w.hosts.len() + w.relays.len()
+	if n == 0 {
+		return 0
+	}
+	return math.Min(0.9, float64(len(w.suspect))/float64(n))
+}
+
+// lift returns how far the share of suspects among n clients exceeds the
+// base rate, from 0 (no more than chance) to 1 (all of them): one suspect
+// is discounted as possible coincidence.
+func (w *Watch) lift(suspects, n int) float64 {
+	if n == 0 || suspects == 0 {
+		return 0
+	}
+	share := float64(suspects-1) / float64(n)
+	return math.Max(0, (share-w.baseRate)/(1-w.baseRate))
 }
 
 // pinned returns the share of k's clients that talk to no sibling of k
@@ -263,7 +287,7 @@ func (w *Watch) reportC2(k epKey, a *c2agg, pinned float64, siblings int, now, e
 	c := e.counts(ep)
 	clients := float64(a.clients)
 	periodic := float64(a.periodic) / clients
-	suspects := float64(a.suspects) / clients
+	suspects := w.lift(a.suspects, a.clients)
 	u := 0.0
 	if unusualPort(k.port) {
 		u = 1

@@ -85,7 +85,23 @@ func TestDevTrace(t *testing.T) {
 		byRole[f.Detector+"/"+string(f.Role)]++
 	}
 	t.Logf("findings by detector/role: %v", byRole)
+	for _, f := range res.Findings {
+		if watch != "" && f.Subject.Prefix.Addr().String() == watch {
+			t.Logf("finding %s %s conf %d %s..%s %v %v %v %s", f.Detector, f.Role, f.Confidence, f.Start, f.End, f.Counts, f.Scores, f.Reasons, f.Summary)
+		}
+	}
+	spans := map[string]string{}
+	for _, h := range run.truth.Hosts {
+		for _, s := range h.Spans {
+			spans[string(h.Role)+" "+s.Addr.String()] = fmt.Sprintf("%s..%s n=%d", s.Start.Format("02T15:04"), s.End.Format("02T15:04"), s.Events)
+		}
+	}
 	for _, r := range rep.Roles {
+		if r.Role == "relay" || r.Role == "backconnect-bot" || r.Role == "bot" {
+			for _, m := range r.Missed {
+				t.Logf("missed %s %s %s (bot %s)", r.Role, m, spans[string(r.Role)+" "+m.String()], spans["bot "+m.String()])
+			}
+		}
 		if len(r.Wrong) > 0 || len(r.Missed) > 0 {
 			t.Logf("%s wrong %v missed %v", r.Role, r.Wrong, r.Missed)
 		}

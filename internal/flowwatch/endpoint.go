@@ -161,7 +161,10 @@ func (w *Watch) observePair(k pairKey, e *epState, start, end int64, origBytes u
 	p := w.pairs.get(k)
 	if p == nil {
 		est := w.pairCMS.add(k.hash())
-		cand := e != nil && e.flags != 0
+		// Repeated pairs, pairs of candidate endpoints and pairs on
+		// unusual ports are followed: a bot's first beacons to a C2 not yet
+		// recognised count once it is.
+		cand := e != nil && e.flags != 0 || unusualPort(k.port)
 		if est < 2 && !cand {
 			return
 		}

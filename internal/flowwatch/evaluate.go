@@ -26,6 +26,7 @@ const (
 func (w *Watch) evaluate(now int64) {
 	w.stats.Evals++
 	ep := now / w.epochLen
+	w.prevSuspect, w.suspect = w.suspect, w.prevSuspect
 	clear(w.suspect)
 	w.evalRelays(now, ep)
 	w.evalTunnels(now)
@@ -134,16 +135,18 @@ func (w *Watch) evalTunnels(now int64) {
 				w.trace("tunnel", h.addr(), p.ep.port, map[string]float64{"up": t.up, "down": t.down, "other": t.other,
 					"explained": t.explained, "other_sessions": float64(t.otherSessions), "span_min": float64(t.span) / 60e6})
 			}
-			// Sampling hides most short sessions: two seen stand for many.
-			minSessions := cfg.MinSessions
-			if p.sampled {
-				minSessions = min(minSessions, 2)
-			}
-			knownServer := len(w.bcBots[p.ep]) >= cfg.MinBots
 			if t.span < cfg.MinDuration.Microseconds() || t.up < float64(cfg.MinBytes) || t.up < cfg.UpRatio*t.down {
 				continue
 			}
-			if (t.explained < cfg.MinExplain || t.otherSessions < minSessions) && !knownServer {
+			// Corroboration stands in for evidence that sampling hides:
+			// the server carries other bots' tunnels, or the host is a bot.
+			knownServer := len(w.bcBots[p.ep]) >= cfg.MinBots
+			bot := w.prevSuspect[h]&sBot != 0
+			matched := t.explained >= cfg.MinExplain && t.otherSessions >= cfg.MinSessions
+			if p.sampled && (bot || knownServer) && t.explained >= cfg.MinExplain && t.otherSessions >= 2 {
+				matched = true
+			}
+			if !matched && !knownServer {
 				continue
 			}
 			st.flags |= sBackconnect
@@ -160,7 +163,7 @@ func (w *Watch) evalTunnels(now int64) {
 			fit := math.Max(0, (t.explained-cfg.MinExplain)/(1-cfg.MinExplain+1e-9))
 			conf := uint8(55 + 44*vol*fit)
 			reason := "upload-matches-downloads"
-			if t.explained < cfg.MinExplain || t.otherSessions < minSessions {
+			if !matched {
 				conf, reason = 60, "session-to-backconnect-server"
 			}
 			w.emit(&proxywatch.Finding{
@@ -228,7 +231,7 @@ func (w *Watch) evalBotRelays(now, ep int64) {
 		}
 		c := r.counts(ep)
 		portClients := r.portClients.count(ep)
-		if c.matched < 1 && portClients < 2 {
+		if c.matched < 1 && portClients < 1 {
 			continue
 		}
 		peers := make([]netip.Addr, 0, r.npeers)
@@ -244,7 +247,7 @@ func (w *Watch) evalBotRelays(now, ep int64) {
 			}
 			w.emit(&proxywatch.Finding{
 				Detector: det, Role: role, Subject: proxywatch.AddrSubject(h.addr()), Inside: true,
-				Confidence: 60, Start: us(r.first), End: us(r.last), Peers: peers, Ports: []uint16{r.port},
+				Confidence: 55, Start: us(r.first), End: us(r.last), Peers: peers, Ports: []uint16{r.port},
 				Counts: counts, Reasons: []string{"bot-serving-outside-clients"},
 				Summary: fmt.Sprintf("%s, a bot, answered %.0f outside clients on port %d", h.addr(), portClients, r.port),
 			}, now)

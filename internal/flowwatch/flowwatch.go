@@ -94,16 +94,18 @@ type Watch struct {
 	nextEval int64
 	epochLen int64 // half a window, µs
 
-	pairs   *table[pairKey, pairState]
-	pairCMS *cms
-	eps     *table[epKey, epState]
-	epCMS   *cms
-	hosts   *table[addrKey, histState]
-	relays  *table[addrKey, relayState]
-	listed  *table[listedKey, int64]
-	found   *table[foundKey, foundState]
-	bcBots  map[epKey]map[addrKey]int64 // backconnect servers: bots seen, bounded by found
-	suspect map[addrKey]uint8           // inside hosts flagged by any detector, rebuilt each round
+	pairs       *table[pairKey, pairState]
+	pairCMS     *cms
+	eps         *table[epKey, epState]
+	epCMS       *cms
+	hosts       *table[addrKey, histState]
+	relays      *table[addrKey, relayState]
+	listed      *table[listedKey, int64]
+	found       *table[foundKey, foundState]
+	bcBots      map[epKey]map[addrKey]int64 // backconnect servers: bots seen, bounded by found
+	suspect     map[addrKey]uint8           // inside hosts flagged by any detector, rebuilt each round
+	baseRate    float64                     // share of followed inside hosts that are suspects
+	prevSuspect map[addrKey]uint8           // the previous round's suspects
 
 	// trace, when set (by tests), receives the features of every subject
 	// scored.
@@ -147,6 +149,7 @@ func New(cfg Config, deps Deps) (*Watch, error) {
 	w.found = newTable[foundKey, foundState](l.Findings)
 	w.bcBots = map[epKey]map[addrKey]int64{}
 	w.suspect = map[addrKey]uint8{}
+	w.prevSuspect = map[addrKey]uint8{}
 	return w, nil
 }
 

@@ -64,6 +64,19 @@ func (r *relayState) counts(epoch int64) relayCounts {
 		r.cur.shifted + r.prev.shifted, r.cur.socks + r.prev.socks}
 }
 
+// served reports whether the inside host served the inbound session s:
+// it answered, or, when sampling may have hidden the answer, the packets
+// seen carry data (a scan's probes are bare 40 to 60 byte segments).
+func served(s *flow.Session) bool {
+	if !s.Sampled {
+		return s.RespPackets > 0 && !failedSession(s)
+	}
+	if s.RespPackets > 0 {
+		return true
+	}
+	return s.OrigPackets > 0 && s.OrigBytes >= 100*s.OrigPackets
+}
+
 func legOf(s *flow.Session, peer addrKey) leg {
 	return leg{start: s.Start.UnixMicro(), end: s.End().UnixMicro(), ob: s.OrigBytes, rb: s.RespBytes,
 		peer: hashAddr(peer), sampled: s.Sampled, used: true}
@@ -73,6 +86,11 @@ func legOf(s *flow.Session, peer addrKey) leg {
 // host h: h becomes a relay candidate, and the session is matched against
 // h's recent outbound sessions.
 func (w *Watch) relayIn(s *flow.Session, c, h addrKey) {
+	if !unusualPort(s.Orig.Port()) && s.Orig.Port() != 0 {
+		// Clients do not connect from service ports: this is an answer
+		// (or an outbound session) the flow source turned around.
+		return
+	}
 	end := s.End().UnixMicro()
 	r := w.relays.get(h)
 	if r == nil {
@@ -92,11 +110,11 @@ func (w *Watch) relayIn(s *flow.Session, c, h addrKey) {
 	default:
 		r.portVotes--
 	}
+	if !served(s) {
+		return // unanswered: a scan, not a client the host served
+	}
 	if port == r.port {
 		r.portClients.add(ep, hashAddr(c))
-	}
-	if !s.Sampled && (s.RespPackets == 0 || failedSession(s)) {
-		return // unanswered: a scan, not a client the host served
 	}
 	r.cur.answered++
 	r.clients.add(ep, hashAddr(c))

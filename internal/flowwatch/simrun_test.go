@@ -21,6 +21,7 @@ import (
 type simRun struct {
 	dir   string
 	truth *truth.File
+	hosts int // inside hosts simulated
 }
 
 // simulate runs a built-in scenario at small size with the overrides and
@@ -36,7 +37,8 @@ func simulate(t testing.TB, scenario string, seed uint64, set []string, outputs 
 	}
 	dir := t.TempDir()
 	outs := append([]string{sim.OutTruth}, outputs...)
-	if _, err := sim.Run(t.Context(), sc, sim.Options{OutDir: dir, Seed: seed, Outputs: outs}); err != nil {
+	sum, err := sim.Run(t.Context(), sc, sim.Options{OutDir: dir, Seed: seed, Outputs: outs})
+	if err != nil {
 		t.Fatalf("simulate %s seed %d: %v", scenario, seed, err)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "truth.json"))
@@ -47,7 +49,7 @@ func simulate(t testing.TB, scenario string, seed uint64, set []string, outputs 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return simRun{dir: dir, truth: f}
+	return simRun{dir: dir, truth: f, hosts: sum.Hosts}
 }
 
 func (r simRun) zeek(t testing.TB) []flow.Session {
