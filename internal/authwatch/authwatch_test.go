@@ -183,8 +183,9 @@ func TestBounded(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		n = 5000
 	}
+	warmUp(w, t0)
 	for i := 0; i < n; i++ {
-		e := floodEvent(t0, i)
+		e := floodEvent(t0.Add(8*time.Hour), i)
 		e.User = "user" + string(rune('a'+i%26)) + string(rune('a'+i/26%26))
 		w.Process(e)
 	}
@@ -207,6 +208,17 @@ func TestBounded(t *testing.T) {
 	}
 	if est := cfg.MemoryEstimate(); est <= 0 || est > DefaultConfig().MemoryEstimate() {
 		t.Errorf("MemoryEstimate() = %d with small caps, want positive and below the default's", est)
+	}
+}
+
+// warmUp gives w a quiet day of history from t0 on, so that the campaign
+// baseline is trusted from t0+8h.
+func warmUp(w *Watch, t0 time.Time) {
+	for _, svc := range []string{"ssh", "web"} {
+		for h := 0; h < 8; h++ {
+			w.Process(proxywatch.Event{Time: t0.Add(time.Duration(h) * time.Hour), Type: proxywatch.EventLoginSuccess, Service: svc,
+				Addr: netip.MustParseAddr("192.0.2.1"), User: "anna", Method: "publickey"})
+		}
 	}
 }
 

@@ -44,7 +44,7 @@ func newService(name string, idx int, cfg CampaignConfig) *service {
 		minHist:   int64(cfg.MinHistory.Seconds()) / b,
 		lag:       max(int64(cfg.Lookback.Seconds()), int64(cfg.Window.Seconds())) / b,
 		confirmed: window.NewBuckets(b, n), marked: window.NewBuckets(b, n),
-		first: -1, ticked: -1, threshold: cfg.MinSources,
+		first: -1, ticked: -1, threshold: math.MaxInt32,
 	}
 	s.cands.init(cfg.MaxCandidates)
 	return s
@@ -141,7 +141,8 @@ func (w *Watch) tick(s *service, now uint32) {
 			s.marked.Add(b*s.bucket, 1)
 			end := uint32((b + 1) * s.bucket)
 			w.flushCampaign(c, end)
-			if end >= c.lastJoin+dur(w.cfg.Campaign.Linger) && int(s.confirmed.Sum(b, s.k)) < s.threshold {
+			quiet := end >= c.lastJoin+dur(w.cfg.Campaign.Linger) && int(s.confirmed.Sum(b, s.k)) < s.threshold
+			if quiet || end >= c.detected+dur(w.cfg.Campaign.MaxDuration) {
 				w.closeCampaign(s, end)
 			}
 		}
@@ -154,11 +155,13 @@ func (w *Watch) tick(s *service, now uint32) {
 // Factor × the Quantile of the window counts in the history (leaving out
 // windows that touch a campaign, and the last Lookback, so that a surge
 // not yet detected cannot raise its own bar) + Margin, whichever is
-// higher.
+// higher. Until MinHistory has been seen (beyond the Lookback left out)
+// it returns a threshold no count reaches: at the start every source is
+// new.
 func (s *service) learn(b int64, cfg CampaignConfig) int {
 	b -= s.lag
 	if b-s.first+1 < max(s.minHist, int64(s.k)) {
-		return cfg.MinSources
+		return math.MaxInt32
 	}
 	s.sums = s.sums[:0]
 	k := int64(s.k)

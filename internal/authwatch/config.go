@@ -87,7 +87,7 @@ type CampaignConfig struct {
 	// Bucket is the time bucket the baseline is learned in; Window the
 	// span the current rate is measured over; History how far back the
 	// baseline looks; MinHistory how much history it needs before it is
-	// trusted (until then only MinSources applies).
+	// trusted (until then no campaign is detected: every source is new).
 	Bucket     time.Duration `yaml:"bucket"`
 	Window     time.Duration `yaml:"window"`
 	History    time.Duration `yaml:"history"`
@@ -104,6 +104,9 @@ type CampaignConfig struct {
 	// its last new participant.
 	Lookback time.Duration `yaml:"lookback"`
 	Linger   time.Duration `yaml:"linger"`
+	// MaxDuration ends a campaign that lasts longer: a surge that does not
+	// end is the new normal, and the baseline learns it.
+	MaxDuration time.Duration `yaml:"max_duration"`
 	// TargetedBy is the number of failing sources that make an account a
 	// target: participants trying it (or an unknown user) are banned,
 	// the others challenged.
@@ -164,7 +167,7 @@ func DefaultConfig() Config {
 		BruteForce: BruteForceConfig{
 			Enabled:       true,
 			Tiers:         []Tier{{10 * time.Minute, 5}, {6 * time.Hour, 15}},
-			InvalidUsers:  3,
+			InvalidUsers:  2,
 			InvalidWindow: 24 * time.Hour,
 			ForgiveUpTo:   3,
 			Cooldown:      time.Hour,
@@ -173,7 +176,7 @@ func DefaultConfig() Config {
 		Campaign: CampaignConfig{
 			Enabled: true, Bucket: 10 * time.Minute, Window: 2 * time.Hour, History: 7 * 24 * time.Hour,
 			MinHistory: 6 * time.Hour, MinSources: 6, Factor: 2, Margin: 3, Quantile: 0.99,
-			Lookback: 6 * time.Hour, Linger: time.Hour, TargetedBy: 3,
+			Lookback: 6 * time.Hour, Linger: time.Hour, MaxDuration: 24 * time.Hour, TargetedBy: 3,
 			MaxMembers: 20000, MaxPrefixes: 4096, MaxASNs: 1024, MaxCandidates: 4096, MaxPending: 16384,
 		},
 		Listed:   ListedConfig{Enabled: true, MinConfidence: 50, Cooldown: time.Hour},
@@ -266,6 +269,9 @@ func (c Config) Validate() error {
 	}
 	if cc.Lookback < 0 || cc.Linger < 0 {
 		bad("campaign.lookback %s, campaign.linger %s: must not be negative", cc.Lookback, cc.Linger)
+	}
+	if cc.MaxDuration < cc.Window {
+		bad("campaign.max_duration %s: must be at least campaign.window", cc.MaxDuration)
 	}
 	if cc.TargetedBy < 2 || cc.TargetedBy > maxAccountSources {
 		bad("campaign.targeted_by %d: must be between 2 and %d", cc.TargetedBy, maxAccountSources)
