@@ -185,7 +185,7 @@ func TestBounded(t *testing.T) {
 	}
 	warmUp(w, t0)
 	for i := 0; i < n; i++ {
-		e := floodEvent(t0.Add(8*time.Hour), i)
+		e := floodEvent(t0.Add(warm), i)
 		e.User = "user" + string(rune('a'+i%26)) + string(rune('a'+i/26%26))
 		w.Process(e)
 	}
@@ -211,11 +211,15 @@ func TestBounded(t *testing.T) {
 	}
 }
 
-// warmUp gives w a quiet day of history from t0 on, so that the campaign
-// baseline is trusted from t0+8h.
+// warm is how long warmUp's history lasts: the campaign baseline's
+// MinHistory and the Lookback it leaves out, and an hour more.
+const warm = 13 * time.Hour
+
+// warmUp gives w a quiet history from t0 on, so that the campaign baseline
+// is trusted from t0+warm.
 func warmUp(w *Watch, t0 time.Time) {
 	for _, svc := range []string{"ssh", "web"} {
-		for h := 0; h < 8; h++ {
+		for h := 0; h < int(warm/time.Hour); h++ {
 			w.Process(proxywatch.Event{Time: t0.Add(time.Duration(h) * time.Hour), Type: proxywatch.EventLoginSuccess, Service: svc,
 				Addr: netip.MustParseAddr("192.0.2.1"), User: "anna", Method: "publickey"})
 		}

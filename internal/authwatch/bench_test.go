@@ -55,7 +55,7 @@ func BenchmarkMemoryMillionSources(b *testing.B) {
 		var peak uint64
 		warmUp(w, t0)
 		for i := 0; i < n; i++ {
-			w.Process(floodEvent(t0.Add(8*time.Hour), i))
+			w.Process(floodEvent(t0.Add(warm), i))
 			if i%(n/10) == n/10-1 {
 				runtime.GC()
 				runtime.ReadMemStats(&ms)
@@ -153,7 +153,7 @@ func BenchmarkProcess(b *testing.B) {
 	warmUp(w, t0)
 	i := 0
 	for b.Loop() {
-		w.Process(floodEvent(t0.Add(8*time.Hour), i))
+		w.Process(floodEvent(t0.Add(warm), i))
 		i++
 	}
 }
