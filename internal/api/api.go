@@ -197,8 +197,3 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 	return err
 }
 
-// discard drains and closes a body, so that the connection can be reused.
-func discard(r io.ReadCloser) {
-	io.Copy(io.Discard, io.LimitReader(r, 64<<10))
-	r.Close()
-}

@@ -113,14 +113,6 @@ func listenIn(t *testing.T, ns, addr string) net.Listener {
 	return r.ln
 }
 
-// deadPort returns a port in ns on which nothing listens.
-func deadPort(t *testing.T, ns string) int {
-	ln := listenIn(t, ns, "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
-}
-
 // startIn runs prog with args inside ns until the test ends.
 func startIn(t *testing.T, ns string, env []string, prog string, args ...string) {
 	t.Helper()

@@ -91,7 +91,7 @@ var refanger = strings.NewReplacer(
 // "(.)", "[dot]", "[:]", "hxxp", "[at]", and the broken half-brackets
 // "[." and ".]" that some reports carry. It does not validate the result.
 func Refang(s string) string {
-	if strings.IndexAny(s, "[](){}xX") < 0 {
+	if !strings.ContainsAny(s, "[](){}xX") {
 		return s
 	}
 	s = refanger.Replace(s)
