@@ -23,6 +23,7 @@
 package authwatch
 
 import (
+	"context"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -167,6 +168,38 @@ func (w *Watch) Flush() {
 	w.advance(w.now+uint32(w.cfg.Forgive/time.Second)+1, true)
 	for _, s := range w.svcs {
 		w.closeCampaign(s, w.now)
+	}
+}
+
+// Advance moves event time on to t minus the lateness when the logs are
+// quiet: the events held up to then are processed, failures that waited
+// long enough are judged, and campaign buckets close. Events older than
+// that which arrive later are counted as late. Run calls it every second
+// with the wall clock; batch runs do not need it.
+func (w *Watch) Advance(t time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t = t.Add(-w.cfg.Lateness)
+	if !t.After(w.clock.released) {
+		return
+	}
+	w.clock.releaseUpTo(t, w.handle)
+	w.advance(secs(t), false)
+}
+
+// Run advances event time with the wall clock every second until ctx
+// ends (see Advance), so that a quiet log does not hold judgements back.
+// It returns nil when ctx ends.
+func (w *Watch) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-t.C:
+			w.Advance(now)
+		}
 	}
 }
 

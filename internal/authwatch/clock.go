@@ -93,6 +93,21 @@ func (c *clock) release(handle func(*proxywatch.Event), st *Stats) {
 	}
 }
 
+// releaseUpTo processes the events at or before t, as if every source had
+// reached t plus the lateness.
+func (c *clock) releaseUpTo(t time.Time, handle func(*proxywatch.Event)) {
+	for len(c.q) > 0 && !c.q[0].ev.Time.After(t) {
+		it := heap.Pop(&c.q).(item)
+		if it.ev.Time.After(c.released) {
+			c.released = it.ev.Time
+		}
+		handle(&it.ev)
+	}
+	if t.After(c.released) {
+		c.released = t
+	}
+}
+
 // drain processes every waiting event.
 func (c *clock) drain(handle func(*proxywatch.Event)) {
 	for len(c.q) > 0 {

@@ -1,7 +1,9 @@
 package authwatch
 
 import (
+	"context"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -100,5 +102,45 @@ func TestClock(t *testing.T) {
 				t.Errorf("stats late %d forced %d, want %d, %d", st.Late, st.Forced, tc.late, tc.forc)
 			}
 		})
+	}
+}
+
+// TestAdvance checks that the wall clock moves a quiet Watch on: a failure
+// waiting for a success is judged without any further event.
+func TestAdvance(t *testing.T) {
+	rec := &recorder{}
+	w, err := New(DefaultConfig(), Deps{Out: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for i := 0; i < 6; i++ {
+		w.Process(proxywatch.Event{Time: t0.Add(time.Duration(i) * time.Second / 2), Type: proxywatch.EventLoginFailure,
+			Service: "ssh", Addr: netip.MustParseAddr("198.51.100.7"), Port: uint16(40000 + i), User: "root", Method: "password"})
+	}
+	if len(rec.decisions) != 0 {
+		t.Fatalf("decisions before the lateness passed: %v", rec.decisions)
+	}
+	w.Advance(t0.Add(time.Minute))
+	if len(rec.decisions) != 1 {
+		t.Fatalf("Advance: %d decisions, want the brute forcer's", len(rec.decisions))
+	}
+	if st := w.Stats(); st.NewFailing != 0 {
+		t.Errorf("NewFailing = %d before Forgive passed, want 0", st.NewFailing)
+	}
+	w.Advance(t0.Add(10 * time.Minute))
+	if st := w.Stats(); st.NewFailing != 1 {
+		t.Errorf("NewFailing = %d after Forgive passed, want 1", st.NewFailing)
+	}
+	// An event older than the advanced clock is late.
+	w.Process(proxywatch.Event{Time: t0.Add(2 * time.Minute), Type: proxywatch.EventLoginFailure, Service: "ssh",
+		Addr: netip.MustParseAddr("198.51.100.8"), User: "root"})
+	if st := w.Stats(); st.Late != 1 {
+		t.Errorf("Late = %d, want 1", st.Late)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.Run(ctx); err != nil {
+		t.Errorf("Run(cancelled) = %v, want nil", err)
 	}
 }
