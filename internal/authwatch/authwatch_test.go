@@ -218,8 +218,8 @@ const warm = 13 * time.Hour
 // warmUp gives w a quiet history from t0 on, so that the campaign baseline
 // is trusted from t0+warm.
 func warmUp(w *Watch, t0 time.Time) {
-	for _, svc := range []string{"ssh", "web"} {
-		for h := 0; h < int(warm/time.Hour); h++ {
+	for h := 0; h < int(warm/time.Hour); h++ {
+		for _, svc := range []string{"ssh", "web"} {
 			w.Process(proxywatch.Event{Time: t0.Add(time.Duration(h) * time.Hour), Type: proxywatch.EventLoginSuccess, Service: svc,
 				Addr: netip.MustParseAddr("192.0.2.1"), User: "anna", Method: "publickey"})
 		}
