@@ -19,7 +19,7 @@ var layers = [][]string{
 	1: {
 		"internal/allowlist", "internal/verdict", "internal/window", "internal/policy", "internal/tail",
 		"internal/logparse", "internal/intel/...", "internal/enrich", "internal/flow/...",
-		"internal/store/...", "internal/itest", "internal/truth",
+		"internal/store/...", "internal/itest", "internal/truth", "internal/labels",
 	},
 	2: {
 		"internal/feed", "internal/authwatch", "internal/flowwatch", "internal/decision",
