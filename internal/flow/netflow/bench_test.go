@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 
 // benchPayloads returns the export datagrams of the IPFIX pcap named by
 // PROXYWATCH_BENCH_IPFIX (bench/flows/decode.sh makes a large one with the
-// simulator), else of a small simulator run.
+// simulator), at most PROXYWATCH_BENCH_MAX of them, else of a small
+// simulator run.
 func benchPayloads(b *testing.B) [][]byte {
 	b.Helper()
 	path := os.Getenv("PROXYWATCH_BENCH_IPFIX")
@@ -33,7 +35,8 @@ func benchPayloads(b *testing.B) [][]byte {
 		}
 		path = filepath.Join(dir, sim.OutputFiles[sim.OutIPFIX])
 	}
-	ps, err := readPcapPayloads(path)
+	limit, _ := strconv.Atoi(os.Getenv("PROXYWATCH_BENCH_MAX"))
+	ps, err := readPcapPayloadsMax(path, limit)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -106,10 +106,11 @@ func (c *Collector) batch() []flow.Record {
 	}
 }
 
-// Serve reads export datagrams from pc until ctx is done, then sends the
-// last batch (waiting for the consumer, which drains Batches until it is
-// closed), closes the Batches channel and returns nil. It returns an
-// error only when reading fails for another reason. pc is usually a
+// Serve reads export datagrams from pc until ctx is done, then reads what
+// the socket buffer still holds (for at most drainTime), sends the last
+// batch (waiting for the consumer, which drains Batches until it is
+// closed), closes the Batches channel and returns nil. It returns an error
+// only when reading fails for another reason. pc is usually a
 // *net.UDPConn bound by the caller; Serve does not close it. Serve may be
 // called once.
 func (c *Collector) Serve(ctx context.Context, pc net.PacketConn) error {
@@ -117,48 +118,17 @@ func (c *Collector) Serve(ctx context.Context, pc net.PacketConn) error {
 		return errors.New("netflow collector: Serve called twice")
 	}
 	defer close(c.out)
-	udp, _ := pc.(*net.UDPConn)
-	overflow := false
-	var local netip.AddrPort
-	if udp != nil {
-		var got int
-		got, overflow = socketOptions(udp, c.cfg.ReceiveBuffer)
-		c.sock.rcvbuf.Store(int64(got))
-		if got > 0 && got < c.cfg.ReceiveBuffer {
-			c.log.Warn("receive buffer smaller than configured; raise net.core.rmem_max or grant CAP_NET_ADMIN",
-				slog.Int("want", c.cfg.ReceiveBuffer), slog.Int("got", got))
-		}
-		if a, ok := pc.LocalAddr().(*net.UDPAddr); ok {
-			local = a.AddrPort()
-		}
-	}
+	r := c.newReader(pc)
 	stop := context.AfterFunc(ctx, func() { pc.SetReadDeadline(time.Now()) })
 	defer stop()
-
-	buf := make([]byte, 65536)
-	oob := make([]byte, oobSize)
 	batch := c.batch()
 	var flushAt time.Time
-	var lastOverflow uint32
-	haveOverflow := false
-	lastProc, lastPoll := uint64(0), time.Time{}
 	for {
 		if ctx.Err() != nil {
-			c.flush(batch)
+			c.flush(c.drain(r, batch))
 			return nil
 		}
-		var n, oobn int
-		var from netip.AddrPort
-		var err error
-		if udp != nil {
-			n, oobn, _, from, err = udp.ReadMsgUDPAddrPort(buf, oob)
-		} else {
-			var a net.Addr
-			n, a, err = pc.ReadFrom(buf)
-			if ua, ok := a.(*net.UDPAddr); ok {
-				from = ua.AddrPort()
-			}
-		}
+		n, from, err := r.read()
 		now := time.Now()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -172,26 +142,8 @@ func (c *Collector) Serve(ctx context.Context, pc net.PacketConn) error {
 			}
 			return fmt.Errorf("netflow collector: read: %w", err)
 		}
-		c.sock.datagrams.Add(1)
-		c.sock.bytes.Add(uint64(n))
-		if overflow {
-			if v, ok := overflowCount(oob[:oobn]); ok {
-				if haveOverflow {
-					c.sock.drops.Add(uint64(v - lastOverflow))
-				}
-				lastOverflow, haveOverflow = v, true
-			}
-		} else if local.IsValid() && now.Sub(lastPoll) > time.Second {
-			if v, ok := procDrops(local); ok {
-				if !lastPoll.IsZero() && v >= lastProc {
-					c.sock.drops.Add(v - lastProc)
-				}
-				lastProc = v
-			}
-			lastPoll = now
-		}
 		was := len(batch)
-		batch, _ = c.dec.Decode(batch, buf[:n], from.Addr().Unmap(), now)
+		batch, _ = c.dec.Decode(batch, r.buf[:n], from, now)
 		if was == 0 && len(batch) > 0 {
 			flushAt = now.Add(c.cfg.FlushInterval)
 			pc.SetReadDeadline(flushAt)
@@ -202,6 +154,99 @@ func (c *Collector) Serve(ctx context.Context, pc net.PacketConn) error {
 			pc.SetReadDeadline(time.Time{})
 		}
 	}
+}
+
+// drainTime bounds the reading of the socket buffer at shutdown.
+const drainTime = 200 * time.Millisecond
+
+// drain decodes what the socket buffer holds at shutdown, so that export
+// already received is not lost, and returns the batch.
+func (c *Collector) drain(r *sockReader, batch []flow.Record) []flow.Record {
+	end := time.Now().Add(drainTime)
+	for time.Now().Before(end) {
+		r.pc.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+		n, from, err := r.read()
+		if err != nil {
+			break
+		}
+		batch, _ = c.dec.Decode(batch, r.buf[:n], from, time.Now())
+		if len(batch) >= c.cfg.BatchSize {
+			batch = c.flush(batch)
+		}
+	}
+	return batch
+}
+
+// sockReader reads datagrams and the kernel's drop counts.
+type sockReader struct {
+	c            *Collector
+	pc           net.PacketConn
+	udp          *net.UDPConn
+	buf, oob     []byte
+	overflow     bool           // drops arrive with the datagrams (SO_RXQ_OVFL)
+	lastOverflow uint32         // the kernel's counter is cumulative from the socket's creation and sent once non-zero
+	local        netip.AddrPort // for the /proc fallback
+	lastProc     uint64
+	lastPoll     time.Time
+}
+
+func (c *Collector) newReader(pc net.PacketConn) *sockReader {
+	r := &sockReader{c: c, pc: pc, buf: make([]byte, 65536), oob: make([]byte, oobSize)}
+	r.udp, _ = pc.(*net.UDPConn)
+	if r.udp == nil {
+		return r
+	}
+	var got int
+	got, r.overflow = socketOptions(r.udp, c.cfg.ReceiveBuffer)
+	c.sock.rcvbuf.Store(int64(got))
+	if got > 0 && got < c.cfg.ReceiveBuffer {
+		c.log.Warn("receive buffer smaller than configured; raise net.core.rmem_max or grant CAP_NET_ADMIN",
+			slog.Int("want", c.cfg.ReceiveBuffer), slog.Int("got", got))
+	}
+	if a, ok := pc.LocalAddr().(*net.UDPAddr); ok {
+		r.local = a.AddrPort()
+	}
+	return r
+}
+
+// read reads one datagram into r.buf and returns its length and sender.
+func (r *sockReader) read() (int, netip.Addr, error) {
+	var n, oobn int
+	var from netip.AddrPort
+	var err error
+	if r.udp != nil {
+		n, oobn, _, from, err = r.udp.ReadMsgUDPAddrPort(r.buf, r.oob)
+	} else {
+		var a net.Addr
+		n, a, err = r.pc.ReadFrom(r.buf)
+		if ua, ok := a.(*net.UDPAddr); ok {
+			from = ua.AddrPort()
+		}
+	}
+	if err != nil {
+		return 0, netip.Addr{}, err
+	}
+	sk := &r.c.sock
+	sk.datagrams.Add(1)
+	sk.bytes.Add(uint64(n))
+	switch {
+	case r.overflow:
+		if v, ok := overflowCount(r.oob[:oobn]); ok {
+			sk.drops.Add(uint64(v - r.lastOverflow))
+			r.lastOverflow = v
+		}
+	case r.local.IsValid():
+		if now := time.Now(); now.Sub(r.lastPoll) > time.Second {
+			if v, ok := procDrops(r.local); ok {
+				if !r.lastPoll.IsZero() && v >= r.lastProc {
+					sk.drops.Add(v - r.lastProc)
+				}
+				r.lastProc = v
+			}
+			r.lastPoll = now
+		}
+	}
+	return n, from.Addr().Unmap(), nil
 }
 
 // flush sends batch if it holds records and returns an empty one.

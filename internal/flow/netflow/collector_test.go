@@ -164,3 +164,52 @@ func waitUDPBound(t *testing.T, port int) {
 	}
 	t.Fatalf("nothing bound 127.0.0.1:%d", port)
 }
+
+// TestCollectorCountsSocketDrops stalls the consumer so that the socket
+// buffer overflows, and expects the kernel's drops to be counted.
+func TestCollectorCountsSocketDrops(t *testing.T) {
+	cfg := netflow.DefaultConfig()
+	cfg.Enabled, cfg.Listen = true, "127.0.0.1:0"
+	cfg.ReceiveBuffer, cfg.Queue, cfg.BatchSize = 4096, 1, 1
+	c, err := netflow.New(cfg, netflow.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- c.Serve(ctx, pc) }()
+	conn, err := net.DialUDP("udp", nil, pc.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	p := v5(0, 1_772_445_600, 0, 0, 0, v5rec{v4a, v4b, 1, 40, 0, 0, 1, 2, 0, 17})
+	for range 2000 { // the consumer reads nothing yet: the collector blocks, the socket fills
+		conn.Write(p)
+	}
+	time.Sleep(50 * time.Millisecond)
+	done := make(chan struct{})
+	go func() {
+		for b := range c.Batches() {
+			c.Recycle(b)
+		}
+		close(done)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.SocketDrops() == 0 && time.Now().Before(deadline) {
+		conn.Write(p) // drops are reported with the next datagram read
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-served
+	<-done
+	if c.SocketDrops() == 0 {
+		t.Error("SocketDrops() = 0 after overflowing a 4 KiB socket buffer")
+	}
+	t.Logf("%d datagrams dropped by the kernel", c.SocketDrops())
+}

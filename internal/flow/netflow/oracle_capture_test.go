@@ -96,7 +96,11 @@ func payloads(t *testing.T, files []string) [][]byte {
 
 // readPcapPayloads returns the UDP payloads of a pcap file, or the whole
 // content of a .dat file (one raw payload).
-func readPcapPayloads(path string) ([][]byte, error) {
+func readPcapPayloads(path string) ([][]byte, error) { return readPcapPayloadsMax(path, 0) }
+
+// readPcapPayloadsMax is readPcapPayloads stopping after limit datagrams
+// (0: no limit).
+func readPcapPayloadsMax(path string, limit int) ([][]byte, error) {
 	if strings.HasSuffix(path, ".dat") {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -114,7 +118,7 @@ func readPcapPayloads(path string) ([][]byte, error) {
 		return nil, err
 	}
 	var out [][]byte
-	for {
+	for limit == 0 || len(out) < limit {
 		d, err := r.ReadDatagram()
 		if err == io.EOF {
 			return out, nil
@@ -124,6 +128,7 @@ func readPcapPayloads(path string) ([][]byte, error) {
 		}
 		out = append(out, slices.Clone(d.Payload))
 	}
+	return out, nil
 }
 
 // oracleRecord is the compared subset of a record.
