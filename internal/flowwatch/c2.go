@@ -332,20 +332,32 @@ func (w *Watch) reportC2(k epKey, a *c2agg, pinned float64, siblings int, now, e
 	return conf
 }
 
-// singlePair reports a C2 seen from one infected host alone: a strongly
-// periodic pair to an unusual port whose attempts mostly fail, as a bot's
-// do when its C2 is down or sinkholed. Honest periodic clients (monitoring
-// agents, update checks) reach their servers.
+// singlePair reports a C2 seen from one infected host alone: a TCP pair to
+// an unusual port whose attempts mostly fail, as a bot's do when its C2 is
+// down or sinkholed, and that is strongly periodic or persistent (attempts
+// in most hours of the day). Honest periodic clients (monitoring agents,
+// update checks) reach their servers.
 func (w *Watch) singlePair(k pairKey, p *pairState, b *beaconScores, now int64) {
 	cfg := &w.cfg.Beacon
-	if k.prot != flow.ProtoTCP || b.N < cfg.MinConns || b.Score < cfg.Strong || !unusualPort(k.port) ||
+	if k.prot != flow.ProtoTCP || b.N < cfg.MinConns || !unusualPort(k.port) ||
 		float64(p.fails) < cfg.FailedShare*float64(p.n) {
 		return
 	}
-	conf := uint8(math.Min(69, 50+40*(b.Score-cfg.Strong)/(1-cfg.Strong)))
+	// Periodic, or persistent: attempts in most hours of the day, as a bot
+	// retrying a dead C2 every few seconds makes them.
+	hours := p.hours.active(now)
+	persistent := hours >= cfg.PersistentHours && p.n >= int32(10*hours)
+	if b.Score < cfg.Strong && !persistent {
+		return
+	}
+	conf := uint8(math.Min(69, 50+40*math.Max(0, b.Score-cfg.Strong)/(1-cfg.Strong)))
+	if persistent {
+		conf = max(conf, 60)
+	}
 	scores := map[string]float64{"beacon": round3(b.Score), "ts": round3(b.TS), "ds": round3(b.DS),
 		"hist": round3(b.Hist), "dur": round3(b.Dur)}
-	counts := map[string]int64{"flows": int64(p.n), "failed": int64(p.fails), "interval_s": int64(b.Interval)}
+	counts := map[string]int64{"flows": int64(p.n), "failed": int64(p.fails), "interval_s": int64(b.Interval),
+		"active_hours": int64(hours)}
 	w.emit(&proxywatch.Finding{
 		Detector: "beacon", Role: proxywatch.RoleC2, Subject: proxywatch.AddrSubject(k.out.addr()),
 		Confidence: conf, Start: us(p.first), End: us(p.last), Peers: []netip.Addr{k.in.addr()},

@@ -60,8 +60,9 @@ type BeaconConfig struct {
 	// Single-pair mode: a pair scored at least Strong, to an unusual port,
 	// whose attempts mostly fail (a bot retrying its C2) is reported even
 	// without a population of clients.
-	Strong      float64 `yaml:"strong"`
-	FailedShare float64 `yaml:"failed_share"`
+	Strong          float64 `yaml:"strong"`
+	FailedShare     float64 `yaml:"failed_share"`
+	PersistentHours int     `yaml:"persistent_hours"` // or: failing attempts in this many of the last 24 hours
 }
 
 // C2Config finds outside endpoints that many inside devices contact.
@@ -132,7 +133,7 @@ func DefaultConfig() Config {
 		EvalEvery:        15 * time.Minute,
 		ReportConfidence: 50,
 		Limits:           Limits{Pairs: 1 << 16, Endpoints: 1 << 15, Hosts: 1 << 15, Relays: 1 << 13, Findings: 1 << 14},
-		Beacon:           BeaconConfig{MinConns: 6, Periodic: 0.7, Strong: 0.8, FailedShare: 0.5},
+		Beacon:           BeaconConfig{MinConns: 6, Periodic: 0.7, Strong: 0.8, FailedShare: 0.5, PersistentHours: 6},
 		C2:               C2Config{MinClients: 5, MaxPacket: 400},
 		Collector:        CollectorConfig{MinClients: 5, MinDatagrams: 10, MaxPacket: 300},
 		Relay: RelayConfig{MaxDelay: 2 * time.Second, StartTolerance: time.Second, ByteSlack: 256,
@@ -175,6 +176,9 @@ func (c Config) Validate() error {
 		if n < 16 || n > 1<<26 {
 			add("%s %d: must be between 16 and %d", name, n, 1<<26)
 		}
+	}
+	if c.Beacon.PersistentHours < 1 || c.Beacon.PersistentHours > 24 {
+		add("beacon.persistent_hours %d: must be between 1 and 24", c.Beacon.PersistentHours)
 	}
 	if c.Beacon.MinConns < 4 {
 		add("beacon.min_conns %d: must be at least 4 (three intervals)", c.Beacon.MinConns)

@@ -255,7 +255,8 @@ func (w *Watch) advance() {
 }
 
 // Flush scores everything held as of the newest session seen, as at the
-// end of a batch. Findings made then are reported like any other.
+// end of a batch, and reports again the findings whose evidence grew since
+// they were last reported.
 func (w *Watch) Flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -268,6 +269,7 @@ func (w *Watch) Flush() {
 	}
 	w.mark = max(w.mark, newest)
 	w.evaluate(w.mark)
+	w.reportGrown(w.mark)
 }
 
 // Findings returns the findings made since the last call (unless

@@ -16,15 +16,20 @@ type foundKey struct {
 	role proxywatch.Role
 }
 
-// foundState remembers the last finding made for a subject and role.
+// foundState remembers the finding made for a subject and role: its
+// evidence merged over time, and what was last reported of it.
 type foundState struct {
-	emitted int64 // event time of the last report, µs
-	f       proxywatch.Finding
+	emitted    int64     // event time of the last report, µs
+	emittedEnd time.Time // evidence end of the last report
+	f          proxywatch.Finding
 }
 
-// emit reports f, made at event time now, unless the same subject and role
-// was reported within the window with a confidence at most 10 lower: then
-// it only refreshes the evidence kept for the inside-hosts report.
+// emit records f, made at event time now. A new subject and role is
+// reported at once. One reported within the window is merged (the most
+// confident evidence, its time span widened) and reported again, with the
+// same ID, when its confidence rose by 10 or its evidence grew by a
+// quarter of the window: a finding's records cover the activity they
+// describe.
 func (w *Watch) emit(f *proxywatch.Finding, now int64) {
 	if f.Confidence < w.cfg.ReportConfidence && f.Role != proxywatch.RoleListedContact {
 		return
@@ -32,35 +37,54 @@ func (w *Watch) emit(f *proxywatch.Finding, now int64) {
 	f.Time = time.UnixMicro(now).UTC()
 	k := foundKey{addr: keyOf(f.Subject.Prefix.Addr()), role: f.Role}
 	st := w.found.get(k)
-	if st != nil && now-st.emitted < w.cfg.Window.Microseconds() && f.Confidence < st.f.Confidence+10 {
-		// Already reported: keep the most confident evidence, widened to
-		// cover everything seen since.
-		start, end := st.f.Start, st.f.End
-		if f.Confidence >= st.f.Confidence {
-			id := st.f.ID
+	if st != nil && now-st.emitted < w.cfg.Window.Microseconds() {
+		prev := st.f
+		if f.Confidence >= prev.Confidence {
 			st.f = *f
-			st.f.ID = id
+			st.f.ID = prev.ID
 		}
-		if start.Before(st.f.Start) {
-			st.f.Start = start
+		if prev.Start.Before(st.f.Start) {
+			st.f.Start = prev.Start
 		}
-		if end.After(st.f.End) {
-			st.f.End = end
+		if prev.End.After(st.f.End) {
+			st.f.End = prev.End
+		}
+		if f.Confidence >= prev.Confidence+10 || st.f.End.Sub(st.emittedEnd) >= w.cfg.Window/4 {
+			w.report(st, now)
 		}
 		return
 	}
 	if st == nil {
 		st = w.found.put(k, func(s *foundState) float64 { return float64(s.emitted) })
 	}
-	f.ID = fmt.Sprintf("fw-%016x", mix64(hashAddr(k.addr)^uint64(now)^uint64(len(f.Role))<<56^uint64(f.Role[0])<<48))
-	st.emitted, st.f = now, *f
+	st.f = *f
+	st.f.ID = fmt.Sprintf("fw-%016x", mix64(hashAddr(k.addr)^uint64(now)^uint64(len(f.Role))<<56^uint64(f.Role[0])<<48))
+	w.report(st, now)
+}
+
+// report outputs the finding st holds, as of now, and promotes it.
+func (w *Watch) report(st *foundState, now int64) {
+	st.emitted, st.emittedEnd = now, st.f.End
+	st.f.Time = time.UnixMicro(now).UTC()
+	f := st.f
 	w.stats.Findings++
 	if w.deps.OnFinding != nil {
-		w.deps.OnFinding(*f)
+		w.deps.OnFinding(f)
 	} else {
-		w.pending = append(w.pending, *f)
+		w.pending = append(w.pending, f)
 	}
-	w.promote(f)
+	w.promote(&f)
+}
+
+// reportGrown reports again every finding whose evidence grew since it
+// was last reported (at the end of a batch).
+func (w *Watch) reportGrown(now int64) {
+	for i := range w.found.ents {
+		st := &w.found.ents[i].val
+		if st.f.End.After(st.emittedEnd) {
+			w.report(st, now)
+		}
+	}
 }
 
 // indicatorKind is the indicator kind an outside role is promoted as.

@@ -23,10 +23,20 @@ func readZeekTSV(r io.Reader) iter.Seq2[flow.Session, error] {
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		var col map[string]int
+		sep := "\t"
 		line := 0
 		for sc.Scan() {
 			line++
 			text := sc.Text()
+			if line == 1 && !strings.HasPrefix(text, "#") && strings.Contains(text, "|") {
+				// IoT-23's |-separated conversion: a header row.
+				sep = "|"
+				col = map[string]int{}
+				for i, name := range strings.Split(text, "|") {
+					col[name] = i
+				}
+				continue
+			}
 			if strings.HasPrefix(text, "#") {
 				if f, ok := strings.CutPrefix(text, "#fields\t"); ok {
 					col = map[string]int{}
@@ -39,7 +49,11 @@ func readZeekTSV(r io.Reader) iter.Seq2[flow.Session, error] {
 			if col == nil || text == "" {
 				continue
 			}
-			s, err := zeekSession(splitZeek(text), col)
+			fs := splitZeek(text)
+			if sep == "|" {
+				fs = strings.Split(text, "|")
+			}
+			s, err := zeekSession(fs, col)
 			if err != nil {
 				if !yield(flow.Session{}, fmt.Errorf("line %d: %w", line, err)) {
 					return
