@@ -128,7 +128,7 @@ func (c *Collector) Serve(ctx context.Context, pc net.PacketConn) error {
 			c.flush(c.drain(r, batch))
 			return nil
 		}
-		n, from, err := r.read()
+		payload, from, err := r.read()
 		now := time.Now()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -143,7 +143,7 @@ func (c *Collector) Serve(ctx context.Context, pc net.PacketConn) error {
 			return fmt.Errorf("netflow collector: read: %w", err)
 		}
 		was := len(batch)
-		batch, _ = c.dec.Decode(batch, r.buf[:n], from, now)
+		batch, _ = c.dec.Decode(batch, payload, from, now)
 		if was == 0 && len(batch) > 0 {
 			flushAt = now.Add(c.cfg.FlushInterval)
 			pc.SetReadDeadline(flushAt)
@@ -165,11 +165,11 @@ func (c *Collector) drain(r *sockReader, batch []flow.Record) []flow.Record {
 	end := time.Now().Add(drainTime)
 	for time.Now().Before(end) {
 		r.pc.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
-		n, from, err := r.read()
+		payload, from, err := r.read()
 		if err != nil {
 			break
 		}
-		batch, _ = c.dec.Decode(batch, r.buf[:n], from, time.Now())
+		batch, _ = c.dec.Decode(batch, payload, from, time.Now())
 		if len(batch) >= c.cfg.BatchSize {
 			batch = c.flush(batch)
 		}
@@ -182,6 +182,7 @@ type sockReader struct {
 	c            *Collector
 	pc           net.PacketConn
 	udp          *net.UDPConn
+	mmsg         *mmsgReader // batch reads on Linux; nil elsewhere
 	buf, oob     []byte
 	overflow     bool           // drops arrive with the datagrams (SO_RXQ_OVFL)
 	lastOverflow uint32         // the kernel's counter is cumulative from the socket's creation and sent once non-zero
@@ -206,32 +207,41 @@ func (c *Collector) newReader(pc net.PacketConn) *sockReader {
 	if a, ok := pc.LocalAddr().(*net.UDPAddr); ok {
 		r.local = a.AddrPort()
 	}
+	r.mmsg = newMmsgReader(r.udp)
 	return r
 }
 
-// read reads one datagram into r.buf and returns its length and sender.
-func (r *sockReader) read() (int, netip.Addr, error) {
+// read reads one datagram and returns it and its sender. The payload is
+// valid until the next read.
+func (r *sockReader) read() ([]byte, netip.Addr, error) {
 	var n, oobn int
 	var from netip.AddrPort
 	var err error
-	if r.udp != nil {
+	var payload, oob []byte
+	switch {
+	case r.mmsg != nil:
+		payload, from, oob, err = r.mmsg.next()
+		n, oobn = len(payload), len(oob)
+	case r.udp != nil:
 		n, oobn, _, from, err = r.udp.ReadMsgUDPAddrPort(r.buf, r.oob)
-	} else {
+		payload, oob = r.buf[:n], r.oob[:oobn]
+	default:
 		var a net.Addr
 		n, a, err = r.pc.ReadFrom(r.buf)
 		if ua, ok := a.(*net.UDPAddr); ok {
 			from = ua.AddrPort()
 		}
+		payload = r.buf[:n]
 	}
 	if err != nil {
-		return 0, netip.Addr{}, err
+		return nil, netip.Addr{}, err
 	}
 	sk := &r.c.sock
 	sk.datagrams.Add(1)
 	sk.bytes.Add(uint64(n))
 	switch {
 	case r.overflow:
-		if v, ok := overflowCount(r.oob[:oobn]); ok {
+		if v, ok := overflowCount(oob[:oobn]); ok {
 			sk.drops.Add(uint64(v - r.lastOverflow))
 			r.lastOverflow = v
 		}
@@ -246,7 +256,7 @@ func (r *sockReader) read() (int, netip.Addr, error) {
 			r.lastPoll = now
 		}
 	}
-	return n, from.Addr().Unmap(), nil
+	return payload, from.Addr().Unmap(), nil
 }
 
 // flush sends batch if it holds records and returns an empty one.

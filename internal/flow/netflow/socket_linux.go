@@ -38,18 +38,24 @@ func socketOptions(c *net.UDPConn, size int) (got int, overflow bool) {
 // overflowCount returns the socket's cumulative drop counter carried in the
 // control messages of one read (SO_RXQ_OVFL), if present.
 func overflowCount(oob []byte) (uint32, bool) {
-	const hdr = 16 // struct cmsghdr on 64-bit Linux: len (8), level (4), type (4)
+	const hdr = syscall.SizeofCmsghdr // len (a word), level, type
+	const word = hdr - 8
 	for len(oob) >= hdr {
-		l := int(binary.NativeEndian.Uint64(oob))
-		level := int32(binary.NativeEndian.Uint32(oob[8:]))
-		typ := int32(binary.NativeEndian.Uint32(oob[12:]))
+		var l int
+		if word == 8 {
+			l = int(binary.NativeEndian.Uint64(oob))
+		} else {
+			l = int(binary.NativeEndian.Uint32(oob))
+		}
+		level := int32(binary.NativeEndian.Uint32(oob[word:]))
+		typ := int32(binary.NativeEndian.Uint32(oob[word+4:]))
 		if l < hdr || l > len(oob) {
 			return 0, false
 		}
 		if level == syscall.SOL_SOCKET && typ == syscall.SO_RXQ_OVFL && l >= hdr+4 {
 			return binary.NativeEndian.Uint32(oob[hdr:]), true
 		}
-		oob = oob[min(len(oob), (l+7)&^7):]
+		oob = oob[min(len(oob), (l+word-1)&^(word-1)):]
 	}
 	return 0, false
 }

@@ -21,3 +21,9 @@ func overflowCount(oob []byte) (uint32, bool) { return 0, false }
 const oobSize = 0
 
 func procDrops(local netip.AddrPort) (uint64, bool) { return 0, false }
+
+type mmsgReader struct{}
+
+func newMmsgReader(*net.UDPConn) *mmsgReader { return nil }
+
+func (*mmsgReader) next() ([]byte, netip.AddrPort, []byte, error) { panic("unreachable") }

@@ -191,8 +191,8 @@ type template struct {
 	kinds   []uint8 // kind of each field
 	scopes  int     // leading scope fields, for options templates
 	options bool
-	fixed   int  // record length when every field is fixed; 0 otherwise
-	minLen  int  // the shortest possible record (variable fields count 1 byte)
+	fixed   int    // record length when every field is fixed; 0 otherwise
+	minLen  int    // the shortest possible record (variable fields count 1 byte)
 	ops     []op   // fields worth reading, for fixed-length templates
 	have    uint64 // the values.have bits a record of a fixed-length template sets
 	hasAddr bool   // the template can carry both addresses
