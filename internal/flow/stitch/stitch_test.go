@@ -1,6 +1,7 @@
 package stitch_test
 
 import (
+	"io"
 	"net/netip"
 	"testing"
 	"time"
@@ -255,5 +256,43 @@ func TestConfigValidate(t *testing.T) {
 	bad := stitch.Config{MaxSessions: 0, IdleTimeout: time.Minute, TCPIdleTimeout: time.Second, Lateness: -1}
 	if err := bad.Validate(); err == nil {
 		t.Error("Validate() of a bad config = nil")
+	}
+}
+
+// sliceRecords is a flow.RecordReader over a slice.
+type sliceRecords []flow.Record
+
+func (s *sliceRecords) ReadRecord() (flow.Record, error) {
+	if len(*s) == 0 {
+		return flow.Record{}, io.EOF
+	}
+	r := (*s)[0]
+	*s = (*s)[1:]
+	return r, nil
+}
+
+func TestReader(t *testing.T) {
+	recs := sliceRecords{
+		rec("192.0.2.1:1000", "203.0.113.1:53", 17, 0, 0, 1, 60, 0),
+		rec("203.0.113.1:53", "192.0.2.1:1000", 17, 0, 0, 1, 90, 0),
+		rec("192.0.2.2:1000", "203.0.113.1:53", 17, time.Hour, time.Hour, 1, 60, 0),
+	}
+	r, err := stitch.NewReader(&recs, stitch.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []flow.Session
+	for {
+		s, err := r.ReadSession()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if len(got) != 2 || got[0].RespBytes != 90 || got[1].Orig != ap("192.0.2.2:1000") {
+		t.Errorf("ReadSession gave %+v, want the stitched pair then the lone datagram", got)
 	}
 }
