@@ -256,24 +256,46 @@ func (m *Manager) forget(p netip.Prefix, e *entry) {
 	}
 }
 
-// covering returns the live decision on p, or on a prefix containing p.
+// covering returns the live decision on p, or on a prefix containing p (a
+// ban before a challenge).
 func (m *Manager) covering(p netip.Prefix, now time.Time) (proxywatch.Decision, bool) {
 	if e, ok := m.live.Peek(p); ok && now.Before(e.d.Expires) {
 		return e.d, true
 	}
 	var best proxywatch.Decision
 	found := false
-	for w := range m.wide {
-		if w != p && w.Bits() <= p.Bits() && w.Contains(p.Addr()) {
-			if e, ok := m.live.Peek(w); ok && now.Before(e.d.Expires) {
-				if !found || e.d.Action == proxywatch.ActionBan {
-					best, found = e.d, true
-				}
+	consider := func(w netip.Prefix) {
+		if e, ok := m.live.Peek(w); ok && now.Before(e.d.Expires) && (!found || e.d.Action == proxywatch.ActionBan) {
+			best, found = e.d, true
+		}
+	}
+	if len(m.wide) <= wideScan {
+		for w := range m.wide {
+			if w != p && w.Bits() <= p.Bits() && w.Contains(p.Addr()) {
+				consider(w)
+			}
+		}
+		return best, found
+	}
+	// Many prefixes (a large campaign aggregated): probe each length no
+	// wider than the bound instead of scanning them all.
+	widest := m.cfg.Aggregate.Widest6
+	if p.Addr().Is4() {
+		widest = m.cfg.Aggregate.Widest4
+	}
+	for bits := p.Bits() - 1; bits >= widest; bits-- {
+		if w, err := p.Addr().Prefix(bits); err == nil {
+			if _, ok := m.wide[w]; ok {
+				consider(w)
 			}
 		}
 	}
 	return best, found
 }
+
+// wideScan is the number of live prefix decisions up to which covering
+// scans them all rather than probing each prefix length.
+const wideScan = 32
 
 // Active returns the live decision covering addr at t (zero t: now), a ban
 // before a challenge.

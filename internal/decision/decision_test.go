@@ -334,3 +334,23 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestCoveringManyPrefixes checks that a live prefix covers its addresses
+// however many prefix decisions there are (the lookup changes strategy).
+func TestCoveringManyPrefixes(t *testing.T) {
+	m := newManager(t, nil, Deps{})
+	for i := 0; i < 100; i++ {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, byte(i), 0}), 24)
+		if _, err := m.Add(context.Background(), proxywatch.Decision{Subject: proxywatch.PrefixSubject(p), Created: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		addr string
+		want bool
+	}{{"198.18.42.7", true}, {"198.18.99.255", true}, {"198.18.100.1", false}, {"2001:db8::1", false}} {
+		if _, ok := m.Active(netip.MustParseAddr(tc.addr), time.Time{}); ok != tc.want {
+			t.Errorf("Active(%s) with 100 prefix decisions = %v, want %v", tc.addr, ok, tc.want)
+		}
+	}
+}
