@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 export PATH="$PATH:/usr/local/go/bin"
 export PROXYWATCH_TEST_REQUIRE="${PROXYWATCH_TEST_REQUIRE:-all}"
-fuzztime="${FUZZTIME:-3s}"
+fuzztime="${FUZZTIME:-2s}"
 
 start=$(date +%s)
 echo "== go vet"
