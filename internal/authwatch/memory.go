@@ -2,6 +2,7 @@ package authwatch
 
 import (
 	"math"
+	"net/netip"
 	"unsafe"
 
 	"github.com/proxywatch/proxywatch"
@@ -40,18 +41,11 @@ func (c Config) MemoryEstimate() int64 {
 		int64(c.Campaign.MaxCandidates)*int64(unsafe.Sizeof(p)+stringBytes) +
 		recentEvents*int64(unsafe.Sizeof(ev)+2*stringBytes) +
 		int64(c.Campaign.MaxMembers)*int64(16+unsafe.Sizeof(m)+lruLinks+mapOverhead+4) +
-		int64(c.Campaign.MaxPrefixes)*int64(unsafe.Sizeof(prefixKey{})+8+mapOverhead) +
+		int64(c.Campaign.MaxPrefixes)*int64(unsafe.Sizeof(netip.Prefix{})+8+mapOverhead) +
 		int64(c.Campaign.MaxASNs)*(4+8+mapOverhead) +
-		int64(c.Subjects)*int64(unsafe.Sizeof(prefixKey{})) + campaignHLLs
+		int64(c.Subjects)*int64(unsafe.Sizeof(netip.Prefix{})) + campaignHLLs
 	n += int64(c.MaxServices) * perService
 	return n
-}
-
-// prefixKey stands for a netip.Prefix or netip.Addr in size estimates.
-type prefixKey struct {
-	a    [16]byte
-	z    uintptr
-	bits int
 }
 
 // seenBytes is what window.NewSeen(capacity, fp, ...) allocates.

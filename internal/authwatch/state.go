@@ -16,7 +16,7 @@ const (
 	maxOrigins        = 4                  // ASNs and countries kept per account
 )
 
-// ipState is what is kept per source address: about 140 bytes.
+// ipState is what is kept per source address: about 150 bytes.
 type ipState struct {
 	first, last uint32        // event times, Unix seconds
 	fails       window.Recent // failed attempt times
@@ -150,7 +150,7 @@ type origin struct {
 	cc  [2]byte
 }
 
-// userState is what is kept per account: about 420 bytes.
+// userState is what is kept per account: about 490 bytes.
 type userState struct {
 	failing   window.Distinct[[16]byte] // failing source addresses
 	fails     window.Recent             // failure times, any source
@@ -162,7 +162,6 @@ type userState struct {
 	lastAddr  [16]byte
 	alerted   uint32 // last per-account alert
 	alertID   string // its ID, cited by later decisions
-	origAt    uint32 // last origin alert
 }
 
 func (u *userState) knowsASN(asn uint32) bool {
