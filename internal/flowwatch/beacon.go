@@ -40,6 +40,8 @@ type pairState struct {
 	sizes       [sizeRing]uint32
 	hours       hourRing
 	score       float32 // last beacon score
+	scoredN     int32   // connections in the window when scored
+	interval    float32 // median interval when scored, seconds
 	scoredAt    int64
 }
 
@@ -131,9 +133,15 @@ type beaconScores struct {
 // variation of connections per hour; the duration score is how much of
 // the window the pair covers. The beacon score is their mean.
 func scoreBeacon(p *pairState, now, window int64, scratch []float64) (beaconScores, []float64) {
+	const n = pairRing
+	if cap(scratch) < 4*n+sizeRing+24 {
+		scratch = make([]float64, 4*n+sizeRing+24)
+	}
+	buf := scratch[:cap(scratch)]
+	ts, iv, dev := buf[0:0:n], buf[n:n:2*n], buf[2*n:2*n:3*n]
+	sz, hc := buf[3*n:3*n:3*n+sizeRing], buf[3*n+sizeRing:3*n+sizeRing:3*n+sizeRing+24]
 	var b beaconScores
 	from := uint32(max(now-window, 0) / 1e6)
-	ts := scratch[:0]
 	for i := 0; i < min(int(p.n), pairRing); i++ {
 		if t := p.ts[i]; t >= from {
 			ts = append(ts, float64(t))
@@ -141,33 +149,31 @@ func scoreBeacon(p *pairState, now, window int64, scratch []float64) (beaconScor
 	}
 	b.N = len(ts)
 	if len(ts) < 4 {
-		return b, ts
+		return b, scratch
 	}
 	slices.Sort(ts)
-	iv := make([]float64, 0, len(ts))
 	for i := 1; i < len(ts); i++ {
 		if d := ts[i] - ts[i-1]; d > 0 {
 			iv = append(iv, d)
 		}
 	}
 	if len(iv) < 3 {
-		return b, ts
+		return b, scratch
 	}
 	slices.Sort(iv)
 	b.Interval = quantile(iv, 0.5)
-	b.TS = (skewScore(iv) + madmScore(iv)) / 2
-	sz := make([]float64, 0, sizeRing)
+	b.TS = (skewScore(iv) + madmScore(iv, dev)) / 2
 	for i := 0; i < min(int(p.n), sizeRing); i++ {
 		sz = append(sz, float64(p.sizes[i]))
 	}
 	slices.Sort(sz)
-	b.DS = (skewScore(sz) + madmScoreDefault(sz, 1)) / 2
-	hc := p.hours.counts(now, p.first, ts[len(ts):])
+	b.DS = (skewScore(sz) + madmScoreDefault(sz, 1, dev)) / 2
+	hc = p.hours.counts(now, p.first, hc)
 	b.Hist = histScore(hc)
 	span := float64(min(now, p.last)-max(p.first, now-window)) / float64(window)
 	b.Dur = math.Max(0, math.Min(1, span*2)) // half the window covered counts as full
 	b.Score = (b.TS + b.DS + b.Hist + b.Dur) / 4
-	return b, ts
+	return b, scratch
 }
 
 // quantile returns the q-quantile of sorted v by linear interpolation.
@@ -196,17 +202,18 @@ func skewScore(v []float64) float64 {
 	return 1 - math.Abs((q1+q3-2*q2)/den)
 }
 
-// madmScore is (median - MAD) / median of sorted v, floored at 0.
-func madmScore(v []float64) float64 { return madmScoreDefault(v, 0) }
+// madmScore is (median - MAD) / median of sorted v, floored at 0; buf is
+// scratch space.
+func madmScore(v, buf []float64) float64 { return madmScoreDefault(v, 0, buf) }
 
-func madmScoreDefault(v []float64, def float64) float64 {
+func madmScoreDefault(v []float64, def float64, buf []float64) float64 {
 	med := quantile(v, 0.5)
 	if med < 1 {
 		return def
 	}
-	dev := make([]float64, len(v))
-	for i, x := range v {
-		dev[i] = math.Abs(x - med)
+	dev := buf[:0]
+	for _, x := range v {
+		dev = append(dev, math.Abs(x-med))
 	}
 	slices.Sort(dev)
 	s := (med - quantile(dev, 0.5)) / med

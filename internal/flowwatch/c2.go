@@ -27,6 +27,46 @@ type pairRef struct {
 	first, last int64
 }
 
+// aggTable holds the c2agg of every endpoint with pairs, in the order the
+// pairs table lists them; it is reused from round to round.
+type aggTable struct {
+	idx  map[epKey]int32
+	keys []epKey
+	list []c2agg
+}
+
+func (t *aggTable) reset() *aggTable {
+	if t.idx == nil {
+		t.idx = map[epKey]int32{}
+	}
+	clear(t.idx)
+	t.keys, t.list = t.keys[:0], t.list[:0]
+	return t
+}
+
+func (t *aggTable) get(k epKey) *c2agg {
+	if i, ok := t.idx[k]; ok {
+		return &t.list[i]
+	}
+	t.idx[k] = int32(len(t.list))
+	t.keys = append(t.keys, k)
+	if len(t.list) < cap(t.list) {
+		t.list = t.list[:len(t.list)+1]
+		hosts := t.list[len(t.list)-1].hosts[:0]
+		t.list[len(t.list)-1] = c2agg{hosts: hosts}
+	} else {
+		t.list = append(t.list, c2agg{})
+	}
+	return &t.list[len(t.list)-1]
+}
+
+func (t *aggTable) find(k epKey) *c2agg {
+	if i, ok := t.idx[k]; ok {
+		return &t.list[i]
+	}
+	return nil
+}
+
 // groupKey puts endpoints of one provider's range and one service
 // together: C2 servers of one botnet sit side by side.
 type groupKey struct {
@@ -58,19 +98,21 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 	}
 	// One pass over the pairs: beacon scores, clients per endpoint.
 	w.pairs.sweep(func(_ pairKey, p *pairState) bool { return p.last < now-win })
-	aggs := map[epKey]*c2agg{}
-	var scratch []float64
+	aggs := w.aggs.reset()
+	scratch := w.scratch
 	for i := range w.pairs.ents {
 		k, p := w.pairs.ents[i].key, &w.pairs.ents[i].val
+		// Pairs are scored when they have enough connections and
+		// something new since the last round.
 		var b beaconScores
-		b, scratch = scoreBeacon(p, now, win, scratch)
-		p.score, p.scoredAt = float32(b.Score), now
-		ek := k.ep()
-		a := aggs[ek]
-		if a == nil {
-			a = &c2agg{}
-			aggs[ek] = a
+		if p.n >= int32(w.cfg.Beacon.MinConns) && (p.last > p.scoredAt || p.scoredAt < now-win/4) {
+			b, scratch = scoreBeacon(p, now, win, scratch)
+			p.score, p.scoredAt, p.scoredN, p.interval = float32(b.Score), now, int32(b.N), float32(b.Interval)
+		} else {
+			b.Score, b.N, b.Interval = float64(p.score), int(p.scoredN), float64(p.interval)
 		}
+		ek := k.ep()
+		a := aggs.get(ek)
 		a.clients++
 		a.conns += b.N
 		if b.N >= w.cfg.Beacon.MinConns && b.Score >= w.cfg.Beacon.Periodic {
@@ -85,8 +127,9 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 		}
 	}
 	// Endpoints a single host talks to: the one-infected-host view.
-	for _, a := range aggs {
-		if a.clients == 1 {
+	w.scratch = scratch
+	for i := range aggs.list {
+		if a := &aggs.list[i]; a.clients == 1 {
 			if p := w.pairs.get(a.single); p != nil {
 				w.singlePair(a.single, p, &a.singleScores, now)
 			}
@@ -104,9 +147,9 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 		if e.flags&epCollCand == 0 {
 			continue
 		}
-		if conf := w.reportCollector(k, e, aggs[k], now, ep); conf >= w.cfg.ReportConfidence {
+		if conf := w.reportCollector(k, e, aggs.find(k), now, ep); conf >= w.cfg.ReportConfidence {
 			servers = append(servers, found{k, conf, proxywatch.RoleCollector})
-			if a := aggs[k]; a != nil {
+			if a := aggs.find(k); a != nil {
 				for _, r := range a.hosts {
 					w.suspect[r.h] |= sCollector
 				}
@@ -116,7 +159,9 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 	w.baseRate = w.suspectBase()
 	// C2 candidates: enough clients, small control traffic.
 	cands := map[groupKey][]epKey{}
-	for k, a := range aggs {
+	var groups []groupKey
+	for i := range aggs.list {
+		k, a := aggs.keys[i], &aggs.list[i]
 		if a.clients < w.cfg.C2.MinClients {
 			continue
 		}
@@ -133,11 +178,14 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 		}
 		e.flags |= epC2Cand
 		g := groupOf(k)
+		if cands[g] == nil {
+			groups = append(groups, g)
+		}
 		cands[g] = append(cands[g], k)
 	}
-	for g, ks := range cands {
-		for _, k := range ks {
-			a := aggs[k]
+	for _, g := range groups {
+		for _, k := range cands[g] {
+			a := aggs.find(k)
 			for _, r := range a.hosts {
 				if w.suspect[r.h]&(sRelay|sBackconnect|sCollector|sExposed) != 0 {
 					a.suspects++
@@ -151,7 +199,7 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 	}
 	// The bots of the servers found.
 	for _, s := range servers {
-		a := aggs[s.k]
+		a := aggs.find(s.k)
 		if a == nil {
 			continue
 		}

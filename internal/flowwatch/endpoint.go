@@ -1,6 +1,8 @@
 package flowwatch
 
 import (
+	"math"
+
 	"github.com/proxywatch/proxywatch/internal/flow"
 )
 
@@ -81,10 +83,10 @@ func (w *Watch) endpoint(k epKey, t int64) *epState {
 		return e
 	}
 	est := w.epCMS.add(k.hash())
-	if vw, full := w.eps.worthOfVictim(w.epWorth(t)); full && float64(est) <= vw {
+	e := w.eps.admit(k, float64(est), w.epWorth(t))
+	if e == nil {
 		return nil
 	}
-	e := w.eps.put(k, w.epWorth(t))
 	e.first, e.epoch = t, t/w.epochLen
 	e.clients.epoch = e.epoch
 	return e
@@ -98,8 +100,10 @@ func (w *Watch) epWorth(t int64) func(*epState) float64 {
 		if e.last < t-w.cfg.Window.Microseconds() {
 			return -1
 		}
-		c := e.counts(ep)
-		v := c.sessions
+		v := e.cur.sessions
+		if e.epoch+1 >= ep {
+			v += e.prev.sessions
+		}
 		if e.flags != 0 {
 			v += 1e6
 		}
@@ -168,26 +172,25 @@ func (w *Watch) observePair(k pairKey, e *epState, start, end int64, origBytes u
 		if est < 2 && !cand {
 			return
 		}
-		worth := w.pairWorth(end)
-		if vw, full := w.pairs.worthOfVictim(worth); full && !cand && float64(est) <= vw {
+		admitAs := float64(est)
+		if cand {
+			admitAs = math.Inf(1)
+		}
+		if p = w.pairs.admit(k, admitAs, w.pairWorth(end)); p == nil {
 			return
 		}
-		p = w.pairs.put(k, worth)
 	}
 	p.add(start, end, origBytes, failed)
 }
 
-// pairWorth rates pairs for eviction: connections in the last day, so
-// that one-off contacts go before beacons.
+// pairWorth rates pairs for eviction: connections (so that one-off
+// contacts go before beacons), nothing once idle for a window.
 func (w *Watch) pairWorth(t int64) func(*pairState) float64 {
+	idle := t - w.cfg.Window.Microseconds()
 	return func(p *pairState) float64 {
-		if p.last < t-w.cfg.Window.Microseconds() {
+		if p.last < idle {
 			return -1
 		}
-		n := 0
-		for _, c := range p.hours.c {
-			n += int(c)
-		}
-		return float64(n)
+		return float64(p.n)
 	}
 }

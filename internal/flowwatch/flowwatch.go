@@ -106,6 +106,8 @@ type Watch struct {
 	suspect     map[addrKey]uint8           // inside hosts flagged by any detector, rebuilt each round
 	baseRate    float64                     // share of followed inside hosts that are suspects
 	prevSuspect map[addrKey]uint8           // the previous round's suspects
+	aggs        aggTable                    // per-endpoint aggregates, reused by each round
+	scratch     []float64
 
 	// trace, when set (by tests), receives the features of every subject
 	// scored.

@@ -61,12 +61,20 @@ func (h *hll) merge(o *hll) {
 	}
 }
 
+// pow2neg[r] is 2^-r.
+var pow2neg = func() (t [64]float64) {
+	for i := range t {
+		t[i] = math.Ldexp(1, -i)
+	}
+	return t
+}()
+
 // count returns the estimated number of distinct values added.
 func (h *hll) count() float64 {
 	var sum float64
 	zeros := 0
 	for _, r := range h {
-		sum += math.Ldexp(1, -int(r))
+		sum += pow2neg[r&63]
 		if r == 0 {
 			zeros++
 		}

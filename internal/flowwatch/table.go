@@ -41,11 +41,34 @@ func (t *table[K, V]) get(k K) *V {
 // put must not be called for a key already present.
 func (t *table[K, V]) put(k K, worth func(*V) float64) *V {
 	if t.full() {
-		t.evict(worth)
+		return t.replaceAt(t.victim(worth), k)
 	}
 	t.idx[k] = int32(len(t.ents))
 	t.ents = append(t.ents, entry[K, V]{key: k})
 	return &t.ents[len(t.ents)-1].val
+}
+
+// admit inserts k if the table has room, or if worth of the entry it
+// would evict is below w; it returns nil when k is not admitted.
+func (t *table[K, V]) admit(k K, w float64, worth func(*V) float64) *V {
+	if !t.full() {
+		return t.put(k, worth)
+	}
+	i := t.victim(worth)
+	if worth(&t.ents[i].val) >= w {
+		return nil
+	}
+	return t.replaceAt(i, k)
+}
+
+// replaceAt evicts entry i and puts k, with the zero value, in its place:
+// no entry moves.
+func (t *table[K, V]) replaceAt(i int, k K) *V {
+	delete(t.idx, t.ents[i].key)
+	t.evicted++
+	t.ents[i] = entry[K, V]{key: k}
+	t.idx[k] = int32(i)
+	return &t.ents[i].val
 }
 
 // victim returns the index of the least worthy of a sample of entries.
@@ -59,26 +82,6 @@ func (t *table[K, V]) victim(worth func(*V) float64) int {
 		}
 	}
 	return best
-}
-
-func (t *table[K, V]) evict(worth func(*V) float64) {
-	if len(t.ents) == 0 {
-		return
-	}
-	t.removeAt(t.victim(worth))
-	t.evicted++
-}
-
-// worthOfVictim returns the worth of the entry put would evict next, for
-// admission decisions; ok is false when the table has room.
-func (t *table[K, V]) worthOfVictim(worth func(*V) float64) (w float64, ok bool) {
-	if !t.full() || len(t.ents) == 0 {
-		return 0, false
-	}
-	saved := t.rng
-	w = worth(&t.ents[t.victim(worth)].val)
-	t.rng = saved
-	return w, true
 }
 
 func (t *table[K, V]) removeAt(i int) {
