@@ -5,6 +5,7 @@
 #   bench/flows/live.sh
 #   RATES="20000 40000 80000" DATAGRAMS=50000 bench/flows/live.sh
 #   BENCH_DIR=/var/tmp/x bench/flows/live.sh
+#   SENDERS=2 RATES="150000 200000 250000 300000" bench/flows/live.sh   # past one sender's ceiling
 #
 # The export is the simulator's full-size 5socks IPFIX (bench/flows/decode.sh
 # makes it; about 23 records per datagram, as a busy router sends), or, when
@@ -13,14 +14,17 @@
 # RATES (datagrams/s), DATAGRAMS datagrams per step, first to
 # bench/flows/collect (the collector alone, no detectors) and then to
 # nfcapd. Both get a 4 MiB receive buffer (nfcapd -B; net.core.rmem_max
-# caps nfcapd there). Loss is records received against records in the
-# replayed datagrams. Needs nfdump (nfcapd) and python3; everything stays on
+# caps nfcapd there). One Python sender tops out near 150,000 datagrams/s
+# here; SENDERS runs several in parallel, each sending the first
+# DATAGRAMS/SENDERS datagrams at RATE/SENDERS. Loss is records received
+# against records in the replayed datagrams. Needs nfdump (nfcapd) and python3; everything stays on
 # loopback. Prints one line per rate and a summary line.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BENCH_DIR=${BENCH_DIR:-/var/tmp/proxywatch-flows-bench}
 RATES=${RATES:-"10000 20000 40000 80000 160000 320000"}
 DATAGRAMS=${DATAGRAMS:-40000}
+SENDERS=${SENDERS:-1}
 RCVBUF=${RCVBUF:-4194304}
 PY=/usr/bin/python3
 REPLAY=$(cd .. && pwd)/shared/gen/pcap/udpreplay.py
@@ -39,7 +43,20 @@ if [ ! -s "$PCAP" ]; then
   PCAP=$BENCH_DIR/sim/ipfix.pcap
   [ -s "$PCAP" ] || "$BENCH_DIR/proxywatch" simulate --scenario 5socks --output ipfix --out "$BENCH_DIR/sim" >/dev/null 2>&1
 fi
-EXPECT=$("$BENCH_DIR/collect" -count "$PCAP" -max "$DATAGRAMS")
+PER=$((DATAGRAMS / SENDERS))
+EXPECT=$(( $("$BENCH_DIR/collect" -count "$PCAP" -max "$PER") * SENDERS ))
+DATAGRAMS=$((PER * SENDERS))
+
+# send RATE PORT: replay with SENDERS parallel senders; prints the achieved datagrams/s.
+send() {
+  local i outs=()
+  for i in $(seq "$SENDERS"); do
+    outs+=("$BENCH_DIR/send-$i.out")
+    "$PY" "$REPLAY" "$PCAP" 127.0.0.1 "$2" --pps "$(($1 / SENDERS))" --max "$PER" > "$BENCH_DIR/send-$i.out" &
+  done
+  wait # the senders: this runs in a subshell of its own
+  cat "${outs[@]}" | awk -v n="$DATAGRAMS" '{ s = $(NF); sub("s", "", s); if (s > m) m = s } END { printf "%d", n / m }'
+}
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_bound() { # wait until 127.0.0.1:$1 is taken
@@ -57,13 +74,11 @@ for RATE in $RATES; do
   "$BENCH_DIR/collect" -listen "127.0.0.1:$PORT" -rcvbuf "$RCVBUF" > "$BENCH_DIR/ours-$RATE.json" &
   P=$!; PIDS+=("$P")
   wait_bound "$PORT"
-  SENT=$("$PY" "$REPLAY" "$PCAP" 127.0.0.1 "$PORT" --pps "$RATE" --max "$DATAGRAMS")
+  AR=$(send "$RATE" "$PORT")
   sleep 1
   kill -TERM "$P"; wait "$P" || true
   GOT=$("$PY" -c "import json; print(json.load(open('$BENCH_DIR/ours-$RATE.json'))['records'])")
   DROPS=$("$PY" -c "import json; print(json.load(open('$BENCH_DIR/ours-$RATE.json'))['socket_drops'])")
-  SECS=$(echo "$SENT" | awk '{print $(NF)}' | tr -d s)
-  AR=$(awk -v n="$DATAGRAMS" -v s="$SECS" 'BEGIN { printf "%d", n / s }')
   LO=$(loss "$GOT")
 
   PORT=$(free_port)
@@ -71,23 +86,23 @@ for RATE in $RATES; do
   nfcapd -b 127.0.0.1 -p "$PORT" -w "$D" -t 3600 -B "$RCVBUF" -P "$BENCH_DIR/nfcapd.pid" > "$BENCH_DIR/nfcapd-$RATE.log" 2>&1 &
   P=$!; PIDS+=("$P")
   wait_bound "$PORT"
-  SENT2=$("$PY" "$REPLAY" "$PCAP" 127.0.0.1 "$PORT" --pps "$RATE" --max "$DATAGRAMS")
+  AR2=$(send "$RATE" "$PORT")
   sleep 1
   kill -TERM "$P"; wait "$P" || true
   GOT2=$(nfdump -R "$D" -q -o 'fmt:%pr' 2>/dev/null | grep -c . || true)
-  SECS2=$(echo "$SENT2" | awk '{print $(NF)}' | tr -d s)
-  AR2=$(awk -v n="$DATAGRAMS" -v s="$SECS2" 'BEGIN { printf "%d", n / s }')
   LO2=$(loss "$GOT2")
 
   printf 'rate %s dgram/s: proxywatch %s/%s records (loss %s%%, socket drops %s, sent at %s/s); nfcapd %s/%s (loss %s%%, sent at %s/s)\n' \
     "$RATE" "$GOT" "$EXPECT" "$LO" "$DROPS" "$AR" "$GOT2" "$EXPECT" "$LO2" "$AR2"
-  if awk -v l="$LO" 'BEGIN { exit !(l < 0.1) }'; then best_ours=$RATE; achieved_ours=$AR; fi
-  if awk -v l="$LO2" 'BEGIN { exit !(l < 0.1) }'; then best_nfcapd=$RATE; achieved_nfcapd=$AR2; fi
+  # The sender (Python) falls short of high targets on a busy machine: what
+  # counts is the rate it achieved.
+  if awk -v l="$LO" -v a="$AR" -v b="$achieved_ours" 'BEGIN { exit !(l < 0.1 && a > b) }'; then best_ours=$RATE; achieved_ours=$AR; fi
+  if awk -v l="$LO2" -v a="$AR2" -v b="$achieved_nfcapd" 'BEGIN { exit !(l < 0.1 && a > b) }'; then best_nfcapd=$RATE; achieved_nfcapd=$AR2; fi
   rm -rf "$D"
 done
 REC_PER_DGRAM=$(awk -v e="$EXPECT" -v n="$DATAGRAMS" 'BEGIN { printf "%.1f", e / n }')
-printf 'live UDP, %s datagrams per step (%s records each, %s per datagram), %s B receive buffers: highest rate under 0.1%% loss: proxywatch %s dgram/s (achieved %s/s, ~%s flows/s), nfcapd %s dgram/s (achieved %s/s); ratio %s\n' \
-  "$DATAGRAMS" "$EXPECT" "$REC_PER_DGRAM" "$RCVBUF" "$best_ours" "$achieved_ours" \
-  "$(awk -v a="$achieved_ours" -v r="$REC_PER_DGRAM" 'BEGIN { printf "%d", a * r }')" \
-  "$best_nfcapd" "$achieved_nfcapd" \
-  "$(awk -v a="$best_ours" -v b="$best_nfcapd" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')"
+printf 'live UDP, %s sender(s), %s datagrams per step (%s records, %s per datagram), %s B receive buffers; highest achieved rate under 0.1%% loss: proxywatch %s dgram/s (~%s flows/s; step %s), nfcapd %s dgram/s (~%s flows/s; step %s); ratio %s\n' \
+  "$SENDERS" "$DATAGRAMS" "$EXPECT" "$REC_PER_DGRAM" "$RCVBUF" \
+  "$achieved_ours" "$(awk -v a="$achieved_ours" -v r="$REC_PER_DGRAM" 'BEGIN { printf "%d", a * r }')" "$best_ours" \
+  "$achieved_nfcapd" "$(awk -v a="$achieved_nfcapd" -v r="$REC_PER_DGRAM" 'BEGIN { printf "%d", a * r }')" "$best_nfcapd" \
+  "$(awk -v a="$achieved_ours" -v b="$achieved_nfcapd" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')"

@@ -103,7 +103,9 @@ func (p *Parser) Parse(line []byte) (s flow.Session, ok bool, err error) {
 		if p.headerRow(line) {
 			return s, false, nil
 		}
-		return s, false, p.fail(flow.ReasonNoHeader, "data before a #fields header or a header row")
+		if !p.defaultLayout(line) {
+			return s, false, p.fail(flow.ReasonNoHeader, "data before a #fields header or a header row")
+		}
 	}
 	s, err = p.parseTSV(line)
 	return s, err == nil, err
@@ -147,6 +149,32 @@ func (p *Parser) headerRow(line []byte) bool {
 	}
 	p.sep = bytes.Clone(sep)
 	p.setColumns(p.splitFields(line, -1))
+	return true
+}
+
+// defaultFields is the column layout of Zeek's conn.log (versions 4 to
+// 7.0), assumed for tab-separated data met before any header: a follower
+// that starts at the end of the live file never sees the header.
+var defaultFields = strings.Fields("ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto service duration orig_bytes " +
+	"resp_bytes conn_state local_orig local_resp missed_bytes history orig_pkts orig_ip_bytes resp_pkts resp_ip_bytes tunnel_parents")
+
+// defaultLayout takes Zeek's default layout for a headerless data line of
+// its column count: 21 columns, 22 (Zeek 7.1's ip_proto) or 23 (a
+// labelled capture's label and detailed-label).
+func (p *Parser) defaultLayout(line []byte) bool {
+	fs := p.splitFields(line, len(defaultFields)+2)
+	extra := map[int][]string{0: nil, 1: {"ip_proto"}, 2: {"label", "detailed-label"}}[len(fs)-len(defaultFields)]
+	if len(fs) < len(defaultFields) || len(fs) > len(defaultFields)+2 {
+		return false
+	}
+	if _, _, ok := decimal(fs[0]); !ok {
+		return false
+	}
+	names := make([][]byte, 0, len(fs))
+	for _, n := range append(append([]string{}, defaultFields...), extra...) {
+		names = append(names, []byte(n))
+	}
+	p.setColumns(names)
 	return true
 }
 

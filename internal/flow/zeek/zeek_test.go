@@ -199,3 +199,26 @@ func dataLines(t *testing.T, path string) int {
 	}
 	return n
 }
+
+// TestHeaderless reads data lines met before any header, as a follower
+// starting at the end of the live file does: Zeek's default layout.
+func TestHeaderless(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "conn.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l != "" && l[0] != '#' {
+			data = append(data, l)
+		}
+	}
+	// The first block's three records follow Zeek's default layout.
+	got, errs := readFrom(t, strings.NewReader(strings.Join(data[:3], "\n")), zeek.Options{})
+	if len(errs) > 0 {
+		t.Errorf("errors: %v", errs)
+	}
+	if d := cmp.Diff(fixture[:3], got, cmpAddr); d != "" {
+		t.Errorf("sessions (-want +got):\n%s", d)
+	}
+}
