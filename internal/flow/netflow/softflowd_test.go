@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -48,12 +49,21 @@ func TestSoftflowdEndToEnd(t *testing.T) {
 	for _, v := range []string{"9", "10"} {
 		t.Run("v"+v, func(t *testing.T) {
 			export := filepath.Join(dir, "export-v"+v+".pcap")
+			var sent int
 			record(t, tcpdump, export, func(port int) {
 				cmd := exec.Command(softflowd, "-r", flows, "-n", "127.0.0.1:"+strconv.Itoa(port), "-v", v, "-d", "-a", "-c", "none", "-p", filepath.Join(dir, "softflowd.pid"))
-				if b, err := cmd.CombinedOutput(); err != nil {
+				b, err := cmd.CombinedOutput()
+				if err != nil {
 					t.Fatalf("softflowd: %v: %s", err, b)
 				}
+				// "Flows exported: 2104 (4000 records) in 127 packets (0 failures)"
+				if m := regexp.MustCompile(`records\) in (\d+) packets`).FindSubmatch(b); m != nil {
+					sent, _ = strconv.Atoi(string(m[1]))
+				}
 			})
+			if ps, err := readPcapPayloads(export); err != nil || (sent > 0 && len(ps) != sent) {
+				t.Fatalf("tcpdump recorded %d of the %d datagrams softflowd sent (%v)", len(ps), sent, err)
+			}
 
 			// The collector.
 			addr, stop, c := runCollector(t, netflow.DefaultConfig(), nil)
@@ -166,11 +176,11 @@ func record(t *testing.T, tcpdump, path string, run func(port int)) {
 	cmd.Wait()
 }
 
-// replay sends a recorded export to 127.0.0.1:port at 5,000 datagrams a
+// replay sends a recorded export to 127.0.0.1:port at 2,000 datagrams a
 // second with udpreplay.py.
 func replay(t *testing.T, python, gen, pcap string, port int) {
 	t.Helper()
-	b, err := exec.Command(python, filepath.Join(gen, "udpreplay.py"), pcap, "127.0.0.1", strconv.Itoa(port), "--pps", "5000").CombinedOutput()
+	b, err := exec.Command(python, filepath.Join(gen, "udpreplay.py"), pcap, "127.0.0.1", strconv.Itoa(port), "--pps", "2000").CombinedOutput()
 	if err != nil {
 		t.Fatalf("udpreplay.py: %v: %s", err, b)
 	}
