@@ -7,25 +7,10 @@ import (
 	"time"
 )
 
-// Test endpoints for datagrams written to pcap files.
-var (
-	testExporter  = [4]byte{192, 0, 2, 1}
-	testCollector = [4]byte{192, 0, 2, 2}
-)
+// testCollector receives the datagrams written to pcap files.
+var testCollector = [4]byte{192, 0, 2, 2}
 
 const testPort = 2055
-
-// writePcap writes payloads as Ethernet/IPv4/UDP frames from
-// 192.0.2.1:50000 to 192.0.2.2:2055, one millisecond apart, into a classic
-// pcap file.
-func writePcap(t testing.TB, path string, payloads [][]byte) {
-	t.Helper()
-	ds := make([]sent, len(payloads))
-	for i, p := range payloads {
-		ds[i] = sent{testExporter, p}
-	}
-	writePcapFrom(t, path, ds)
-}
 
 // sent is a datagram and its sender.
 type sent struct {
