@@ -346,10 +346,11 @@ func (w *Watch) reportC2(k epKey, a *c2agg, pinned float64, siblings int, now, e
 	flat := histScore(e.hours.counts(now, e.first, nil))
 	timing := math.Max(periodic, 0.8*flat)
 	score := 0.35*timing + 0.25*pinned + 0.3*suspects + 0.1*u
-	// Periodic, pinned machine traffic on a common port is what device
-	// clouds look like too: without an unusual port or suspect clients it
-	// is not reported.
-	if u == 0 && suspects < 0.3 {
+	// Periodic machine traffic on a common port is what device clouds and
+	// vendor services look like too, and the devices a botnet infects share
+	// their vendor's services: on a common port, a C2 must have pinned
+	// siblings and suspect clients both.
+	if u == 0 && (suspects < 0.3 || siblings == 0 || pinned < 0.5) {
 		score = math.Min(score, 0.45)
 	}
 	if w.trace != nil {
