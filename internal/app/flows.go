@@ -16,6 +16,7 @@ import (
 	"github.com/proxywatch/proxywatch/internal/flow/netflow"
 	"github.com/proxywatch/proxywatch/internal/flow/nfcsv"
 	"github.com/proxywatch/proxywatch/internal/flow/pcapread"
+	"github.com/proxywatch/proxywatch/internal/flow/stitch"
 	"github.com/proxywatch/proxywatch/internal/flow/zeek"
 	"github.com/proxywatch/proxywatch/internal/flowwatch"
 	"github.com/proxywatch/proxywatch/internal/verdict"
@@ -142,8 +143,8 @@ type FlowsResult struct {
 
 // FlowsAnalyze runs the flow detectors over flow files in batch, in event
 // time. inside overrides flowwatch.inside when not empty. Addresses the
-// local store lists are flagged. NetFlow and nfdump records are taken as
-// one-way sessions (the responder's counts zero).
+// local store lists are flagged. NetFlow and nfdump records are stitched
+// into bidirectional sessions first.
 func (l *Local) FlowsAnalyze(ctx context.Context, paths []string, format string, inside []netip.Prefix, onFinding func(proxywatch.Finding)) (FlowsResult, error) {
 	var res FlowsResult
 	cfg := l.cfg.FlowWatch
@@ -172,14 +173,20 @@ func (l *Local) FlowsAnalyze(ctx context.Context, paths []string, format string,
 				return
 			}
 			res.Counts.Files++
+			if ff.records != nil {
+				// Join the two directions of each conversation, and
+				// sessions split by active timeouts.
+				sr, err := stitch.NewReader(ff.records, stitch.DefaultConfig())
+				if err != nil {
+					ff.close()
+					readErr = err
+					return
+				}
+				ff.sessions, ff.records = sr, nil
+			}
 			stop := errors.New("stop")
 			err = readFlowFile(ctx, ff, &res.Counts,
-				func(r flow.Record) error {
-					if !yield(oneWay(r)) {
-						return stop
-					}
-					return nil
-				},
+				func(flow.Record) error { return nil },
 				func(s flow.Session) error {
 					if !yield(s) {
 						return stop
@@ -199,16 +206,6 @@ func (l *Local) FlowsAnalyze(ctx context.Context, paths []string, format string,
 		err = readErr
 	}
 	return res, err
-}
-
-// oneWay turns a unidirectional record into a session with no reply.
-func oneWay(r flow.Record) flow.Session {
-	p, b := r.Scaled()
-	return flow.Session{
-		Start: r.Start, Duration: r.End.Sub(r.Start),
-		Orig: netip.AddrPortFrom(r.Src, r.SrcPort), Resp: netip.AddrPortFrom(r.Dst, r.DstPort),
-		Proto: r.Proto, OrigPackets: p, OrigBytes: b, Sampled: r.SamplingRate > 1,
-	}
 }
 
 // listedFunc looks addresses up in tbl for the flow detectors; it is safe
