@@ -15,6 +15,7 @@
 package stitch
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -25,7 +26,7 @@ import (
 
 // Config configures a Stitcher.
 type Config struct {
-	// MaxSessions bounds the sessions held open; each costs about 200
+	// MaxSessions bounds the sessions held open; each costs about 170
 	// bytes.
 	MaxSessions int `yaml:"max_sessions"`
 	// IdleTimeout is the largest gap between two pieces of one session:
@@ -53,8 +54,8 @@ func DefaultConfig() Config {
 // Validate reports every problem in c.
 func (c Config) Validate() error {
 	var errs []error
-	if c.MaxSessions < 1 || c.MaxSessions > 1<<28 {
-		errs = append(errs, fmt.Errorf("max_sessions %d: must be between 1 and %d", c.MaxSessions, 1<<28))
+	if c.MaxSessions < 1 || c.MaxSessions > 1<<26 {
+		errs = append(errs, fmt.Errorf("max_sessions %d: must be between 1 and %d", c.MaxSessions, 1<<26))
 	}
 	if c.IdleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("idle_timeout %s: must be positive", c.IdleTimeout))
@@ -88,6 +89,7 @@ const (
 // collector has no pointers to scan however many there are.
 type entry struct {
 	k           key
+	hash        uint64 // hashKey(&k)
 	v4          bool
 	has         [2]bool
 	start, end  [2]int64 // Unix nanoseconds
@@ -119,7 +121,7 @@ type Stats struct {
 // use; one goroutine feeds it.
 type Stitcher struct {
 	cfg       Config
-	idx       map[key]int32
+	idx       table
 	ents      []entry
 	free      []int32
 	short     list // closed TCP and non-TCP sessions
@@ -127,31 +129,27 @@ type Stitcher struct {
 	watermark int64
 	seq       uint64
 	stats     Stats
-	ends      map[endpoint]uint32 // sessions opened per endpoint, to tell listeners from clients
+	ends      *[endSlots]uint16 // recent sessions per endpoint (hashed), to tell listeners from clients
+	opened    uint32            // sessions opened since the counts were last halved
 }
 
-// endpoint is one side of a session: address, port and protocol.
-type endpoint struct {
-	addr  [16]byte
-	port  uint16
-	proto uint8
-}
-
-// maxEndpoints bounds the endpoint counts; past it they start over.
-const maxEndpoints = 1 << 16
+// endSlots is the size of the endpoint count table. Endpoints that hash
+// alike share a count; the counts are halved every endSlots sessions, so
+// they reflect recent activity.
+const endSlots = 1 << 16
 
 // New returns a stitcher for cfg.
 func New(cfg Config) (*Stitcher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("stitch: %w", err)
 	}
-	return &Stitcher{cfg: cfg, idx: make(map[key]int32), short: list{-1, -1}, long: list{-1, -1}, ends: make(map[endpoint]uint32)}, nil
+	return &Stitcher{cfg: cfg, idx: newTable(cfg.MaxSessions), short: list{-1, -1}, long: list{-1, -1}, ends: new([endSlots]uint16)}, nil
 }
 
 // Stats returns the counts so far.
 func (s *Stitcher) Stats() Stats {
 	st := s.stats
-	st.Open = len(s.idx)
+	st.Open = s.idx.n
 	return st
 }
 
@@ -168,7 +166,9 @@ func (s *Stitcher) Add(r *flow.Record, emit func(flow.Session)) {
 		end = start
 	}
 	pkts, byts := r.Scaled()
-	i, ok := s.idx[k]
+	h := hashKey(&k)
+	i := s.idx.find(s.ents, &k, h)
+	ok := i >= 0
 	if ok {
 		e := &s.ents[i]
 		if start > e.last()+s.gap(e) {
@@ -179,8 +179,8 @@ func (s *Stitcher) Add(r *flow.Record, emit func(flow.Session)) {
 	if !ok {
 		i = s.alloc(emit)
 		e := &s.ents[i]
-		*e = entry{k: k, v4: v4, prev: -1, next: -1, icmp: r.DstPort}
-		s.idx[k] = i
+		*e = entry{k: k, hash: h, v4: v4, prev: -1, next: -1, icmp: r.DstPort}
+		s.idx.insert(h, i)
 		s.count(k)
 	} else {
 		s.unlink(i)
@@ -257,7 +257,7 @@ func (s *Stitcher) expire(watermark int64, emit func(flow.Session)) {
 // alloc returns a free entry index, evicting the least recently updated
 // session when MaxSessions are open.
 func (s *Stitcher) alloc(emit func(flow.Session)) int32 {
-	if len(s.idx) >= s.cfg.MaxSessions {
+	if s.idx.n >= s.cfg.MaxSessions {
 		victim := s.short.tail
 		if t := s.long.tail; t >= 0 && (victim < 0 || s.ents[t].seq < s.ents[victim].seq) {
 			victim = t
@@ -276,20 +276,34 @@ func (s *Stitcher) alloc(emit func(flow.Session)) int32 {
 
 // count notes a new session at both endpoints of k.
 func (s *Stitcher) count(k key) {
-	if len(s.ends) >= maxEndpoints {
-		clear(s.ends)
+	if s.opened++; s.opened >= endSlots {
+		s.opened = 0
+		for i := range s.ends {
+			s.ends[i] >>= 1
+		}
 	}
-	s.ends[endpoint{k.a, k.ap, k.proto}]++
-	s.ends[endpoint{k.b, k.bp, k.proto}]++
+	for _, i := range [2]uint32{endSlot(&k.a, k.ap, k.proto), endSlot(&k.b, k.bp, k.proto)} {
+		if s.ends[i] < 0xffff {
+			s.ends[i]++
+		}
+	}
+}
+
+// endSlot hashes an endpoint to its count.
+func endSlot(a *[16]byte, port uint16, proto uint8) uint32 {
+	h := binary.LittleEndian.Uint64(a[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(a[8:])*0xc2b2ae3d27d4eb4f
+	h ^= uint64(port)<<8 | uint64(proto)
+	h *= 0x165667b19e3779f9
+	return uint32(h>>32) & (endSlots - 1)
 }
 
 // close emits entry i and frees it.
 func (s *Stitcher) close(i int32, emit func(flow.Session)) {
 	s.unlink(i)
 	e := &s.ents[i]
-	delete(s.idx, e.k)
-	na, nb := s.ends[endpoint{e.k.a, e.k.ap, e.k.proto}], s.ends[endpoint{e.k.b, e.k.bp, e.k.proto}]
-	emit(e.session(na, nb))
+	s.idx.remove(s.ents, e.hash, i)
+	na, nb := s.ends[endSlot(&e.k.a, e.k.ap, e.k.proto)], s.ends[endSlot(&e.k.b, e.k.bp, e.k.proto)]
+	emit(e.session(uint32(na), uint32(nb)))
 	s.stats.Sessions++
 	if e.has[0] && e.has[1] {
 		s.stats.Matched++
