@@ -41,13 +41,14 @@ type Config struct {
 
 // Limits bound the detectors' state, whatever the number of hosts. Each
 // table evicts its least valuable entries when full; docs/detection.md
-// says what is lost when a bound bites.
+// says what is lost when a bound bites. The sizes include the index; at
+// the shipped limits the detectors hold about 110 MiB.
 type Limits struct {
-	Pairs     int `yaml:"pairs"`     // inside-outside pairs with beacon timing (about 330 bytes each)
-	Endpoints int `yaml:"endpoints"` // outside address:port endpoints with fan-in counts (about 420 bytes each)
-	Hosts     int `yaml:"hosts"`     // inside hosts with byte history for backconnect matching (about 500 bytes each)
-	Relays    int `yaml:"relays"`    // inside hosts answering outside clients, with relay matching state (about 2.3 KiB each)
-	Findings  int `yaml:"findings"`  // reported subjects remembered for de-duplication and the inside-hosts report
+	Pairs     int `yaml:"pairs"`     // inside-outside pairs with beacon timing (about 400 bytes each)
+	Endpoints int `yaml:"endpoints"` // outside address:port endpoints with fan-in counts (about 580 bytes each)
+	Hosts     int `yaml:"hosts"`     // inside hosts with byte history for backconnect matching (about 820 bytes each)
+	Relays    int `yaml:"relays"`    // inside hosts answering outside clients, with relay matching state (about 2.6 KiB each)
+	Findings  int `yaml:"findings"`  // reported subjects remembered for updates and the inside-hosts report (about 1 KiB each)
 }
 
 // BeaconConfig scores the timing of each inside-outside pair with the
@@ -128,7 +129,7 @@ type PromoteConfig struct {
 // inside prefixes are configured.
 func DefaultConfig() Config {
 	return Config{
-		Lateness:         2 * time.Minute,
+		Lateness:         10 * time.Minute,
 		Window:           24 * time.Hour,
 		EvalEvery:        15 * time.Minute,
 		ReportConfidence: 50,

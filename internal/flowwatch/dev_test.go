@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestDevTrace prints detector features for one simulated run; set
@@ -31,7 +30,7 @@ func TestDevTrace(t *testing.T) {
 	run := simulate(t, parts[0], seed, set, "zeek", "ipfix")
 	var ss = run.zeek(t)
 	if src != "zeek" {
-		ss = run.ipfix(t, 5*time.Minute)
+		ss = run.ipfix(t)
 	}
 	roles := map[netip.Addr]string{}
 	for _, h := range run.truth.Hosts {

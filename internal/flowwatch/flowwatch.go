@@ -226,10 +226,78 @@ func (w *Watch) process(source string, s *flow.Session) {
 	case !oi && !ri:
 		w.stats.External++
 	case oi:
+		if w.servedFrom(s, keyOf(o)) {
+			rev := reversed(s)
+			w.inbound(&rev, keyOf(r), keyOf(o))
+			return
+		}
 		w.outbound(s, keyOf(o), keyOf(r))
 	default:
+		if w.answerHalf(s, keyOf(o)) {
+			rev := reversed(s)
+			w.outbound(&rev, keyOf(r), keyOf(o))
+			return
+		}
 		w.inbound(s, keyOf(o), keyOf(r))
 	}
+}
+
+// servedFrom reports whether the outbound session s of inside host h,
+// from a flow source that cannot tell directions for sure (no Zeek
+// state), leaves from the port h is known to serve outside clients on: it
+// is the answer half of an inbound session.
+func (w *Watch) servedFrom(s *flow.Session, h addrKey) bool {
+	if s.State != "" {
+		return false
+	}
+	sport := s.Orig.Port()
+	if r := w.relays.get(h); r != nil && r.portVotes >= 2 && r.port == sport {
+		return true
+	}
+	// Only sampling leaves sessions half seen; addresses shared by many
+	// (CGNAT) reuse client ports too much for this below.
+	st := w.hosts.get(h)
+	if st == nil || sport == 0 || !s.Sampled {
+		return false
+	}
+	if st.listen == sport {
+		return true
+	}
+	// A client port talks to one peer; a port seen leaving for two
+	// different outside addresses is a listening port.
+	peer := uint32(hashAddr(keyOf(s.Resp.Addr().Unmap())))
+	for _, u := range st.srcPorts {
+		if u.port == sport && u.peer != peer {
+			st.listen = sport
+			return true
+		}
+	}
+	st.srcPorts[st.srcHead%uint8(len(st.srcPorts))] = srcPort{port: sport, peer: peer}
+	st.srcHead++
+	return false
+}
+
+// answerHalf reports whether the inbound session s, from a flow source
+// that cannot tell directions for sure, is the answer half of an outbound
+// session whose request half sampling lost: it comes from a service port,
+// or from an endpoint inside hosts connect to, to a high port.
+func (w *Watch) answerHalf(s *flow.Session, o addrKey) bool {
+	if s.State != "" || s.Resp.Port() < 1024 {
+		return false
+	}
+	if !unusualPort(s.Orig.Port()) && unusualPort(s.Resp.Port()) {
+		return true
+	}
+	return s.Sampled && w.eps.get(epKey{addr: o, port: s.Orig.Port(), prot: s.Proto}) != nil
+}
+
+// reversed returns s seen from the other end.
+func reversed(s *flow.Session) flow.Session {
+	r := *s
+	r.Orig, r.Resp = s.Resp, s.Orig
+	r.OrigPackets, r.RespPackets = s.RespPackets, s.OrigPackets
+	r.OrigBytes, r.RespBytes = s.RespBytes, s.OrigBytes
+	return r
 }
 
 // advance recomputes the watermark and scores every round that is due.
@@ -303,12 +371,11 @@ func (w *Watch) Stats() Stats {
 	return s
 }
 
-// Run feeds the sessions of in to the detectors until in is closed, then
-// flushes and returns nil. While in is idle for longer than the lateness
-// (in wall time), it advances the watermark with the wall clock, so that
-// live findings are not held back by a quiet network. Run returns ctx's
-// error only if ctx ends while in is still open... and since sources close
-// their output when ctx ends, that is a clean stop too: it returns nil.
+// Run feeds the sessions of in to the detectors until in is closed or ctx
+// is done, then flushes and returns nil: sources close their output when
+// ctx ends, so either is a clean stop. While in is idle for longer than
+// the lateness (in wall time), Run advances the watermark with the wall
+// clock, so that live findings are not held back by a quiet network.
 func (w *Watch) Run(ctx context.Context, in <-chan flow.Session) error {
 	idle := max(w.cfg.Lateness, time.Second)
 	tick := time.NewTicker(idle)

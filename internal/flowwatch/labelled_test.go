@@ -12,6 +12,7 @@ import (
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/eval"
 	"github.com/proxywatch/proxywatch/internal/flow"
+	"github.com/proxywatch/proxywatch/internal/flow/zeek"
 	"github.com/proxywatch/proxywatch/internal/itest"
 	"github.com/proxywatch/proxywatch/internal/labels"
 )
@@ -47,13 +48,7 @@ func labelledScore(t *testing.T, c labelledCapture) (all, c2only eval.Report, fi
 	if _, _, err := labels.Convert(bytes.NewReader(raw), c.rel, &key, labels.Options{Only: []string{"C&C"}}); err != nil {
 		t.Fatalf("convert %s: %v", c.rel, err)
 	}
-	var ss []flow.Session
-	for s, err := range readZeekTSV(bytes.NewReader(raw)) {
-		if err != nil {
-			t.Fatalf("%s: %v", c.rel, err)
-		}
-		ss = append(ss, s)
-	}
+	ss := readSessions(t, zeek.NewReader(bytes.NewReader(raw), zeek.Options{Name: c.rel}))
 	// The captures are sorted by start; sessions come to the detectors as
 	// Zeek writes them live, when they end.
 	slices.SortStableFunc(ss, func(a, b flow.Session) int { return a.End().Compare(b.End()) })

@@ -51,7 +51,7 @@ func (q qualityCase) run(t testing.TB, seed uint64) runScore {
 	if q.source == "zeek" {
 		ss = run.zeek(t)
 	} else {
-		ss = run.ipfix(t, 5*time.Minute)
+		ss = run.ipfix(t)
 	}
 	began := time.Now()
 	res := detect(t, DefaultConfig(), run.truth.Inside, ss, nil)
@@ -265,7 +265,8 @@ func cmpOr(a, b string) string {
 }
 
 // TestQualityTargets runs two seeds of each scenario at small size, as
-// shipped, and asserts the targets at 1:1 (Zeek for 5socks, the
+// shipped, and asserts the targets (on seeds of the tuning set:
+// the measurement seeds, 101 to 110, are only measured) at 1:1 (Zeek for 5socks, the
 // flow export for nsocks, whose Zeek log loses tunnels of bots that changed
 // address) and, outside -short and the race detector, at 1:100.
 func TestQualityTargets(t *testing.T) {
@@ -285,7 +286,7 @@ func TestQualityTargets(t *testing.T) {
 		t.Run(fmt.Sprintf("%s-%s-%d", c.name, c.source, c.sampling), func(t *testing.T) {
 			t.Parallel()
 			row := &qualityRow{qualityCase: c}
-			for _, seed := range []uint64{101, 102} {
+			for _, seed := range []uint64{3, 4} {
 				row.add(c.run(t, seed))
 			}
 			var b strings.Builder

@@ -3,15 +3,20 @@ package flowwatch
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/eval"
 	"github.com/proxywatch/proxywatch/internal/flow"
+	"github.com/proxywatch/proxywatch/internal/flow/netflow"
+	"github.com/proxywatch/proxywatch/internal/flow/pcapread"
+	"github.com/proxywatch/proxywatch/internal/flow/stitch"
+	"github.com/proxywatch/proxywatch/internal/flow/zeek"
 	"github.com/proxywatch/proxywatch/internal/sim"
 	"github.com/proxywatch/proxywatch/internal/truth"
 )
@@ -59,28 +64,42 @@ func (r simRun) zeek(t testing.TB) []flow.Session {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []flow.Session
-	for s, err := range readZeekTSV(f) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
+	return readSessions(t, zeek.NewReader(f, zeek.Options{Name: "conn.log"}))
 }
 
-func (r simRun) ipfix(t testing.TB, join time.Duration) []flow.Session {
+// ipfix decodes the flow export and stitches it into sessions, as the
+// collector's pipeline does.
+func (r simRun) ipfix(t testing.TB) []flow.Session {
 	t.Helper()
 	f, err := os.Open(filepath.Join(r.dir, "ipfix.pcap"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	recs, err := readIPFIXPcap(f)
+	pr, err := pcapread.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return stitch(recs, join)
+	sr, err := stitch.NewReader(netflow.NewReader(pr, "ipfix.pcap", netflow.Options{}), stitch.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readSessions(t, sr)
+}
+
+func readSessions(t testing.TB, r flow.SessionReader) []flow.Session {
+	t.Helper()
+	var out []flow.Session
+	for {
+		s, err := r.ReadSession()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
 }
 
 // detect runs the detectors over sessions with cfg (inside set from the

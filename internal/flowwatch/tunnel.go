@@ -24,6 +24,17 @@ type histState struct {
 	sess  [histBuckets]uint16
 	peers [histPeers]tunnelPeer
 	flags uint8
+	// Recent source ports and their peers, to tell a listening port
+	// (answers to many peers) from client ports, when the flow source
+	// cannot orient sessions.
+	srcPorts [8]srcPort
+	srcHead  uint8
+	listen   uint16
+}
+
+type srcPort struct {
+	port uint16
+	peer uint32
 }
 
 // tunnelPeer is one upload-heavy outside endpoint of a host.
