@@ -164,6 +164,3 @@ func (c *cms) halve() {
 		}
 	}
 }
-
-// bytes returns the memory the sketch holds.
-func (c *cms) bytes() int { return len(c.rows) * len(c.rows[0]) }

@@ -96,12 +96,6 @@ func (t *table[K, V]) removeAt(i int) {
 	t.ents = t.ents[:last]
 }
 
-func (t *table[K, V]) remove(k K) {
-	if i, ok := t.idx[k]; ok {
-		t.removeAt(int(i))
-	}
-}
-
 // sweep removes every entry for which drop returns true.
 func (t *table[K, V]) sweep(drop func(K, *V) bool) {
 	for i := 0; i < len(t.ents); {

@@ -106,7 +106,6 @@ type Reader struct {
 	opts   Options
 	format string
 	cols   map[string]int
-	sep    string
 	line   int
 	bad    bool // the format was not recognised: nothing more is read
 }
