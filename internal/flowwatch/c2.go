@@ -16,8 +16,9 @@ const maxAggHosts = 2048
 type c2agg struct {
 	clients, periodic, suspects int
 	conns                       int
-	hosts                       []pairRef
-	single                      pairKey // the pair, while there is only one
+	hosts                       []pairRef // in the round's arena
+	off, size                   int       // where in the arena, and how many at most
+	single                      pairKey   // the pair, while there is only one
 	singleScores                beaconScores
 }
 
@@ -50,13 +51,7 @@ func (t *aggTable) get(k epKey) *c2agg {
 	}
 	t.idx[k] = int32(len(t.list))
 	t.keys = append(t.keys, k)
-	if len(t.list) < cap(t.list) {
-		t.list = t.list[:len(t.list)+1]
-		hosts := t.list[len(t.list)-1].hosts[:0]
-		t.list[len(t.list)-1] = c2agg{hosts: hosts}
-	} else {
-		t.list = append(t.list, c2agg{})
-	}
+	t.list = append(t.list, c2agg{})
 	return &t.list[len(t.list)-1]
 }
 
@@ -118,12 +113,29 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 		if b.N >= w.cfg.Beacon.MinConns && b.Score >= w.cfg.Beacon.Periodic {
 			a.periodic++
 		}
-		if len(a.hosts) < maxAggHosts {
-			a.hosts = append(a.hosts, pairRef{h: k.in, n: int(p.n), first: p.first, last: p.last})
-		}
-		if a.clients == 1 && len(a.hosts) == 1 {
+		if a.clients == 1 {
 			a.single = k
 			a.singleScores = b
+		}
+	}
+	// Second pass: the clients of each endpoint, laid out in one arena
+	// bounded by the pairs table.
+	total := 0
+	for i := range aggs.list {
+		a := &aggs.list[i]
+		a.off, a.size = total, min(a.clients, maxAggHosts)
+		total += a.size
+	}
+	if cap(w.arena) < total {
+		w.arena = make([]pairRef, total)
+	}
+	arena := w.arena[:total]
+	for i := range w.pairs.ents {
+		k, p := w.pairs.ents[i].key, &w.pairs.ents[i].val
+		a := aggs.find(k.ep())
+		if n := len(a.hosts); n < a.size {
+			a.hosts = arena[a.off : a.off+n+1]
+			a.hosts[n] = pairRef{h: k.in, n: int(p.n), first: p.first, last: p.last}
 		}
 	}
 	// Endpoints a single host talks to: the one-infected-host view.

@@ -108,6 +108,7 @@ type Watch struct {
 	prevSuspect map[addrKey]uint8           // the previous round's suspects
 	aggs        aggTable                    // per-endpoint aggregates, reused by each round
 	scratch     []float64
+	arena       []pairRef // the clients of every endpoint, one round at a time
 
 	// trace, when set (by tests), receives the features of every subject
 	// scored.
