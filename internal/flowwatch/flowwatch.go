@@ -402,6 +402,43 @@ func (w *Watch) Run(ctx context.Context, in <-chan flow.Session) error {
 	}
 }
 
+// ProcessBatch feeds sessions from the default source, taking the lock
+// once.
+func (w *Watch) ProcessBatch(ss []flow.Session) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := range ss {
+		w.process("", &ss[i])
+	}
+}
+
+// RunBatches is Run for a stage that sends batches of sessions, as the
+// stitcher's Run does; the batches are not kept.
+func (w *Watch) RunBatches(ctx context.Context, in <-chan []flow.Session) error {
+	idle := max(w.cfg.Lateness, time.Second)
+	tick := time.NewTicker(idle)
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case b, ok := <-in:
+			if !ok {
+				w.Flush()
+				return nil
+			}
+			w.ProcessBatch(b)
+			last = time.Now()
+		case now := <-tick.C:
+			if now.Sub(last) >= idle {
+				w.Advance(now.Add(-w.cfg.Lateness))
+			}
+		case <-ctx.Done():
+			w.Flush()
+			return nil
+		}
+	}
+}
+
 // A Result is what a batch analysis found.
 type Result struct {
 	Findings   []proxywatch.Finding

@@ -358,6 +358,20 @@ func TestRunAndAnalyze(t *testing.T) {
 	if len(w.Findings()) != 0 {
 		t.Errorf("Findings() returned findings OnFinding took")
 	}
+	wb, err := New(testCfg(), Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := make(chan []flow.Session, 2)
+	batches <- ss[:len(ss)/2]
+	batches <- ss[len(ss)/2:]
+	close(batches)
+	if err := wb.RunBatches(t.Context(), batches); err != nil {
+		t.Fatalf("RunBatches() = %v", err)
+	}
+	if diff := cmp.Diff(claims(got), claims(wb.Findings())); diff != "" {
+		t.Errorf("Run and RunBatches disagree (-run +batches):\n%s", diff)
+	}
 	res, err := Analyze(t.Context(), testCfg(), Deps{}, slices.Values(ss))
 	if err != nil {
 		t.Fatal(err)
