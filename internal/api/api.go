@@ -195,4 +195,3 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 	}
 	return err
 }
-

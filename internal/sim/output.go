@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/proxywatch/proxywatch/internal/sim/authlog"
-	"github.com/proxywatch/proxywatch/internal/truth"
 	"github.com/proxywatch/proxywatch/internal/sim/zeeklog"
+	"github.com/proxywatch/proxywatch/internal/truth"
 )
 
 // The outputs Run can write, by name, with their file names.

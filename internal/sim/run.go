@@ -16,8 +16,8 @@ import (
 
 	"github.com/proxywatch/proxywatch/internal/sim/authlog"
 	"github.com/proxywatch/proxywatch/internal/sim/nfexport"
-	"github.com/proxywatch/proxywatch/internal/truth"
 	"github.com/proxywatch/proxywatch/internal/sim/zeeklog"
+	"github.com/proxywatch/proxywatch/internal/truth"
 )
 
 // The sizes a scenario runs at.
