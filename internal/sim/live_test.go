@@ -1,18 +1,15 @@
 package sim
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/proxywatch/proxywatch/internal/itest"
 	"net"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -131,37 +128,11 @@ func TestLivePacedAndCancelled(t *testing.T) {
 // TestLiveNfcapd sends the smoke scenario's IPFIX export live, paced, to a
 // private nfcapd on loopback and reads it back with nfdump.
 func TestLiveNfcapd(t *testing.T) {
-	nfcapd := need(t, "nfdump", "nfcapd")
-	nfdump := need(t, "nfdump", "nfdump")
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := c.LocalAddr().(*net.UDPAddr).Port
-	c.Close()
+	nfcapd := itest.Need(t, "nfcapd")
+	nfdump := itest.Need(t, "nfdump")
 	dir := t.TempDir()
-	cmd := exec.Command(nfcapd, "-B", "4000000", "-b", "127.0.0.1", "-p", strconv.Itoa(port), "-w", dir, "-t", "3600")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
-	for i := 0; ; i++ {
-		b, _ := os.ReadFile("/proc/net/udp")
-		if bytes.Contains(b, []byte(fmt.Sprintf("0100007F:%04X", port))) {
-			break
-		}
-		if i > 100 {
-			t.Fatalf("nfcapd did not bind: %s", log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	capd := itest.StartNfcapd(t, nfcapd, dir, "-B", "4000000")
+	port := capd.Port
 	sc, err := LoadScenario("smoke")
 	if err != nil {
 		t.Fatal(err)
@@ -171,15 +142,14 @@ func TestLiveNfcapd(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
+	log, _ := capd.Stop()
 	out, err := exec.CommandContext(t.Context(), nfdump, "-R", dir, "-q", "-o", "line").Output()
 	if err != nil {
 		t.Fatalf("nfdump: %v", err)
 	}
 	got := strings.Count(strings.TrimSpace(string(out)), "\n") + 1
 	if int64(got) != sum.FlowRecords {
-		t.Errorf("nfdump reads %d flows sent live, the simulator exported %d (%s)", got, sum.FlowRecords, log.String())
+		t.Errorf("nfdump reads %d flows sent live, the simulator exported %d (%s)", got, sum.FlowRecords, log)
 	}
 	t.Logf("live IPFIX at 5000 datagrams/s: %d datagrams, nfdump read %d of %d flows", sum.LiveSent, got, sum.FlowRecords)
 }

@@ -1,33 +1,12 @@
 package sim
 
 import (
-	"fmt"
+	"github.com/proxywatch/proxywatch/internal/itest"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 )
-
-// need returns bin's path or skips; PROXYWATCH_TEST_REQUIRE naming tool
-// (or "all") makes it fail instead.
-func need(t *testing.T, tool, bin string) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skipf("%s: skipped in -short mode", tool)
-	}
-	p, err := exec.LookPath(bin)
-	if err == nil {
-		return p
-	}
-	msg := fmt.Sprintf("%s unavailable: %s not in PATH (DEBIAN_FRONTEND=noninteractive apt-get install -y %s)", tool, bin, tool)
-	for _, f := range strings.FieldsFunc(os.Getenv("PROXYWATCH_TEST_REQUIRE"), func(r rune) bool { return r == ',' || r == ' ' }) {
-		if f == tool || f == "all" {
-			t.Fatal(msg)
-		}
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // TestPeerParsers feeds the sshd log to the parsers of fail2ban (the stock
 // sshd filter) and sshguard: both must see the brute forcer and every ssh
@@ -61,7 +40,7 @@ func TestPeerParsers(t *testing.T) {
 		t.Logf("%s sees %d addresses; the truth has %d ssh attackers", tool, len(got), len(want))
 	}
 	t.Run("fail2ban", func(t *testing.T) {
-		f2b := need(t, "fail2ban", "fail2ban-regex")
+		f2b := itest.Need(t, "fail2ban-regex")
 		out, err := exec.CommandContext(t.Context(), f2b, "-o", "<ip>", dir+"/auth.log", "sshd").Output()
 		if err != nil {
 			t.Fatalf("fail2ban-regex: %v", err)
@@ -85,7 +64,7 @@ func TestPeerParsers(t *testing.T) {
 	t.Run("sshguard", func(t *testing.T) {
 		p := "/usr/libexec/sshguard/sshg-parser"
 		if _, err := os.Stat(p); err != nil {
-			need(t, "sshguard", "sshg-parser")
+			itest.Need(t, "sshg-parser")
 		}
 		in, err := os.Open(dir + "/auth.log")
 		if err != nil {

@@ -138,33 +138,6 @@ func TestCollectorStopsWithoutTraffic(t *testing.T) {
 	}
 }
 
-// freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
-}
-
-// waitUDPBound waits until something listens on 127.0.0.1:port (binding
-// it fails).
-func waitUDPBound(t *testing.T, port int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
-		if err != nil {
-			return
-		}
-		pc.Close()
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("nothing bound 127.0.0.1:%d", port)
-}
-
 // TestCollectorCountsSocketDrops stalls the consumer so that the socket
 // buffer overflows, and expects the kernel's drops to be counted.
 func TestCollectorCountsSocketDrops(t *testing.T) {

@@ -76,17 +76,12 @@ func TestSoftflowdEndToEnd(t *testing.T) {
 			if err := os.MkdirAll(capdir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			port := freeUDPPort(t)
-			capd := exec.Command(nfcapd, "-b", "127.0.0.1", "-p", strconv.Itoa(port), "-w", capdir, "-t", "60", "-P", filepath.Join(dir, "nfcapd.pid"))
-			if err := capd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { capd.Process.Kill() })
-			waitUDPBound(t, port)
-			replay(t, python, gen, export, port)
+			capd := itest.StartNfcapd(t, nfcapd, capdir)
+			replay(t, python, gen, export, capd.Port)
 			time.Sleep(300 * time.Millisecond)
-			capd.Process.Signal(syscall.SIGTERM) // nfcapd writes and closes its file
-			capd.Wait()
+			if log, err := capd.Stop(); err != nil { // nfcapd writes and closes its file
+				t.Logf("nfcapd: %v: %s", err, log)
+			}
 			want := nfdumpRecords(t, nfdump, "-R", capdir)
 
 			got := make([]oracleTimed, len(recs))

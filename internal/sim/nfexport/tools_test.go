@@ -1,44 +1,20 @@
 package nfexport_test
 
 import (
-	"bytes"
 	"fmt"
+	"github.com/proxywatch/proxywatch/internal/itest"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/proxywatch/proxywatch/internal/sim"
 	"github.com/proxywatch/proxywatch/internal/sim/nfexport"
 )
-
-// need returns the path of bin, or skips the test with the reason it
-// cannot run; if PROXYWATCH_TEST_REQUIRE names tool (or is "all"), it
-// fails instead.
-func need(t *testing.T, tool, bin, pkg string) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skipf("%s: skipped in -short mode", tool)
-	}
-	p, err := exec.LookPath(bin)
-	if err == nil {
-		return p
-	}
-	msg := fmt.Sprintf("%s unavailable: %s not in PATH (DEBIAN_FRONTEND=noninteractive apt-get install -y %s)", tool, bin, pkg)
-	req := os.Getenv("PROXYWATCH_TEST_REQUIRE")
-	for _, f := range strings.FieldsFunc(req, func(r rune) bool { return r == ',' || r == ' ' }) {
-		if f == tool || f == "all" {
-			t.Fatal(msg)
-		}
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // simulate runs the smoke scenario with the given settings and returns the
 // output directory and the summary.
@@ -82,7 +58,7 @@ func sumField(t *testing.T, tshark, pcap, field string) (n int, total uint64) {
 }
 
 func TestTshark(t *testing.T) {
-	tshark := need(t, "tshark", "tshark", "tshark")
+	tshark := itest.Need(t, "tshark")
 	for _, tc := range []struct {
 		name     string
 		settings []string
@@ -112,50 +88,15 @@ func TestTshark(t *testing.T) {
 	}
 }
 
-// udpBound reports whether something listens on UDP port p of 127.0.0.1.
-func udpBound(p int) bool {
-	b, err := os.ReadFile("/proc/net/udp")
-	if err != nil {
-		return false
-	}
-	return bytes.Contains(b, []byte(fmt.Sprintf("0100007F:%04X", p)))
-}
-
-func freeUDPPort(t *testing.T) int {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
 // collect replays the pcap's datagrams to a private nfcapd on loopback,
 // paced, and returns what nfdump reads back: flows and total packets.
 func collect(t *testing.T, nfcapd, nfdump, pcap string) (flows int, packets uint64) {
 	t.Helper()
 	dir := t.TempDir()
-	port := freeUDPPort(t)
 	// A 4 MB receive buffer: with the default one, nfcapd drops runs of
 	// datagrams while it writes its file, even at 2,000 datagrams a second.
-	cmd := exec.Command(nfcapd, "-B", "4000000", "-b", "127.0.0.1", "-p", strconv.Itoa(port), "-w", dir, "-t", "3600")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
-	for i := 0; !udpBound(port); i++ {
-		if i > 100 {
-			t.Fatalf("nfcapd did not bind 127.0.0.1:%d: %s", port, log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	capd := itest.StartNfcapd(t, nfcapd, dir, "-B", "4000000")
+	port := capd.Port
 	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		t.Fatal(err)
@@ -180,9 +121,9 @@ func collect(t *testing.T, nfcapd, nfdump, pcap string) (flows int, packets uint
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Logf("nfcapd: %v: %s", err, log.String())
+	log, err := capd.Stop()
+	if err != nil {
+		t.Logf("nfcapd: %v: %s", err, log)
 	}
 	out, err := exec.CommandContext(t.Context(), nfdump, "-R", dir, "-q", "-N", "-o", "fmt:%pkt").Output()
 	if err != nil {
@@ -199,7 +140,7 @@ func collect(t *testing.T, nfcapd, nfdump, pcap string) (flows int, packets uint
 		flows++
 		packets += v
 	}
-	t.Logf("nfcapd: %s", strings.TrimSpace(lastLine(log.String())))
+	t.Logf("nfcapd: %s", strings.TrimSpace(lastLine(log)))
 	return flows, packets
 }
 
@@ -213,8 +154,8 @@ func lastLine(s string) string {
 }
 
 func TestNfdump(t *testing.T) {
-	nfcapd := need(t, "nfdump", "nfcapd", "nfdump")
-	nfdump := need(t, "nfdump", "nfdump", "nfdump")
+	nfcapd := itest.Need(t, "nfcapd")
+	nfdump := itest.Need(t, "nfdump")
 	tshark, _ := exec.LookPath("tshark")
 	for _, tc := range []struct {
 		name     string
