@@ -63,7 +63,8 @@
 //	192.0.2.0/24          the login services (AS64497): ssh at .22, web at .80
 //	198.51.100.0/24       a VPS provider (AS64499): the brute forcer .66, VPN servers .10 and .11
 //
-// The enrichment database written with the outputs maps all of them to
+// The enrichment databases written with the outputs (GeoLite2-ASN,
+// GeoLite2-Country and GeoIP2-Connection-Type layouts) map all of them to
 // ASNs, organisations, countries and connection types.
 //
 // The package writes files and, when asked, sends flow export packets to a

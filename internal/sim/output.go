@@ -16,27 +16,31 @@ import (
 
 // The outputs Run can write, by name, with their file names.
 const (
-	OutZeek       = "zeek"        // conn.log: Zeek TSV
-	OutZeekJSON   = "zeek-json"   // conn.json: Zeek JSON lines
-	OutNetflowV9  = "netflow-v9"  // netflow-v9.pcap
-	OutIPFIX      = "ipfix"       // ipfix.pcap
-	OutSSHD       = "sshd"        // auth.log: sshd syslog
-	OutWebJSON    = "web-json"    // web-login.jsonl: web login events
-	OutNginx      = "nginx"       // access.log: nginx combined
-	OutMMDB       = "mmdb"        // sim.mmdb: MaxMind-format enrichment
-	OutFlowLabels = "flow-labels" // flows.labels.jsonl: one label per connection (off by default)
-	OutTruth      = "truth"       // truth.json: always written when files are
+	OutZeek        = "zeek"                 // conn.log: Zeek TSV
+	OutZeekJSON    = "zeek-json"            // conn.json: Zeek JSON lines
+	OutNetflowV9   = "netflow-v9"           // netflow-v9.pcap
+	OutIPFIX       = "ipfix"                // ipfix.pcap
+	OutSSHD        = "sshd"                 // auth.log: sshd syslog
+	OutWebJSON     = "web-json"             // web-login.jsonl: web login events
+	OutNginx       = "nginx"                // access.log: nginx combined
+	OutMMDBASN     = "mmdb-asn"             // sim-asn.mmdb: ASNs, GeoLite2-ASN layout
+	OutMMDBCountry = "mmdb-country"         // sim-country.mmdb: countries, GeoLite2-Country layout
+	OutMMDBConn    = "mmdb-connection-type" // sim-connection-type.mmdb: GeoIP2-Connection-Type layout
+	OutFlowLabels  = "flow-labels"          // flows.labels.jsonl: one label per connection (off by default)
+	OutTruth       = "truth"                // truth.json: always written when files are
 )
 
 // OutputFiles maps each output name to its file name in the output directory.
 var OutputFiles = map[string]string{
 	OutZeek: "conn.log", OutZeekJSON: "conn.json", OutNetflowV9: "netflow-v9.pcap", OutIPFIX: "ipfix.pcap",
-	OutSSHD: "auth.log", OutWebJSON: "web-login.jsonl", OutNginx: "access.log", OutMMDB: "sim.mmdb",
+	OutSSHD: "auth.log", OutWebJSON: "web-login.jsonl", OutNginx: "access.log",
+	OutMMDBASN: "sim-asn.mmdb", OutMMDBCountry: "sim-country.mmdb", OutMMDBConn: "sim-connection-type.mmdb",
 	OutFlowLabels: "flows.labels.jsonl", OutTruth: "truth.json",
 }
 
 // DefaultOutputs lists the outputs written when Options.Outputs is nil.
-var DefaultOutputs = []string{OutZeek, OutZeekJSON, OutNetflowV9, OutIPFIX, OutSSHD, OutWebJSON, OutNginx, OutMMDB, OutTruth}
+var DefaultOutputs = []string{OutZeek, OutZeekJSON, OutNetflowV9, OutIPFIX, OutSSHD, OutWebJSON, OutNginx,
+	OutMMDBASN, OutMMDBCountry, OutMMDBConn, OutTruth}
 
 // sinks holds the open writers of one run.
 type sinks struct {

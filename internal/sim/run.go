@@ -306,21 +306,21 @@ func Run(ctx context.Context, sc Scenario, opts Options) (Summary, error) {
 		if err := writeFile(opts.OutDir, OutputFiles[OutTruth], tf.Write); err != nil {
 			return Summary{}, err
 		}
-		if slices.Contains(outs, OutMMDB) {
-			if err := writeFile(opts.OutDir, OutputFiles[OutMMDB], func(f io.Writer) error {
-				return writeMMDB(f, w.nets, w.start/1e6)
+		names := append(slices.Clone(sk.names), OutputFiles[OutTruth])
+		for _, o := range mmdbOutputs {
+			if !slices.Contains(outs, o) {
+				continue
+			}
+			if err := writeFile(opts.OutDir, OutputFiles[o], func(f io.Writer) error {
+				return writeMMDB(f, o, w.nets, w.start/1e6)
 			}); err != nil {
 				return Summary{}, err
 			}
+			names = append(names, OutputFiles[o])
 		}
-		for _, name := range append(slices.Clone(sk.names), OutputFiles[OutTruth]) {
+		for _, name := range names {
 			if st, err := os.Stat(filepath.Join(opts.OutDir, name)); err == nil {
 				sum.Files = append(sum.Files, FileInfo{name, st.Size()})
-			}
-		}
-		if slices.Contains(outs, OutMMDB) {
-			if st, err := os.Stat(filepath.Join(opts.OutDir, OutputFiles[OutMMDB])); err == nil {
-				sum.Files = append(sum.Files, FileInfo{OutputFiles[OutMMDB], st.Size()})
 			}
 		}
 	}
