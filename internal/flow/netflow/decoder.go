@@ -111,7 +111,8 @@ func NewDecoder(opts Options) *Decoder {
 //
 // Input it cannot use (malformed or truncated packets and sets, data for
 // unknown templates, a bound reached) is counted in Stats and reported as
-// a *flow.ParseError naming the first problem; the records decoded from
+// a *flow.ParseError naming the first problem (a malformed or truncated
+// part before data for an unknown template); the records decoded from
 // the rest of the packet are still appended. Template and options-only
 // packets append nothing and return nil.
 func (d *Decoder) Decode(dst []flow.Record, payload []byte, exporter netip.Addr, t time.Time) ([]flow.Record, error) {

@@ -214,6 +214,8 @@ func TestMalformedCounted(t *testing.T) {
 		{"sFlow is not NetFlow", netflow.Options{}, [][]byte{cat(u32(5), u32(1), make([]byte, 20))}, flow.ReasonVersion},
 		{"v5 cut short", netflow.Options{}, [][]byte{v5(0, secs, 0, 0, 0, v5rec{}, v5rec{})[:24+48+10]}, flow.ReasonTruncated},
 		{"set beyond the packet", netflow.Options{}, [][]byte{good[:len(good)-4]}, flow.ReasonTruncated},
+		{"set beyond the packet after data for an unknown template", netflow.Options{},
+			[][]byte{v9(0, secs, 0, 7, cat(set(300, v9Record(0, 0, 1, 1, 1, 2, 17, 0)), set(0, v9Template)[:20]))}, flow.ReasonTruncated},
 		{"IPFIX length beyond the datagram", netflow.Options{}, [][]byte{ipfix(secs, 0, 1, set(2, ipfixTemplate))[:40]}, flow.ReasonTruncated},
 		{"set of length 2", netflow.Options{}, [][]byte{v9(0, secs, 0, 7, []byte{1, 44, 0, 2})}, flow.ReasonBadSet},
 		{"reserved set ID", netflow.Options{}, [][]byte{ipfix(secs, 0, 1, set(7, []byte{0, 0, 0, 0}))}, flow.ReasonBadSet},

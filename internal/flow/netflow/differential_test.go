@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 
 	gfnetflow "github.com/netsampler/goflow2/v2/decoders/netflow"
@@ -109,12 +110,60 @@ func refFields(fields []gfnetflow.DataField) []diffRecord {
 	return out
 }
 
+// laxCut returns a v9 or IPFIX datagram as goflow2 is to be given it so
+// that it decodes what the decoder decodes, and the truncations the
+// decoder counts for it. This is the documented difference between the
+// two: goflow2 decodes what is there of a set whose length runs past the
+// end of its message (bytes.Buffer.Next hands it the shorter rest), while
+// the decoder refuses the set and counts it as truncated; so the datagram
+// is cut before such a set. An IPFIX header length beyond the datagram is
+// counted as truncated too; both decoders then read the sets present.
+func laxCut(p []byte) (cut []byte, truncated int) {
+	if len(p) < 2 {
+		return p, 0
+	}
+	hdr, end := 20, len(p)
+	switch binary.BigEndian.Uint16(p) {
+	case 9:
+	case 10:
+		if len(p) < 16 || binary.BigEndian.Uint16(p[2:]) < 16 {
+			return p, 0
+		}
+		hdr, end = 16, int(binary.BigEndian.Uint16(p[2:]))
+		if end > len(p) {
+			end, truncated = len(p), 1
+		}
+	default:
+		return p, 0
+	}
+	for off := hdr; end-off >= 4; {
+		l := int(binary.BigEndian.Uint16(p[off+2:]))
+		if l < 4 {
+			break
+		}
+		if off+l > end {
+			return p[:off], truncated + 1
+		}
+		off += l
+	}
+	return p, truncated
+}
+
 // goflowDecode decodes payloads, from one exporter, with goflow2's
-// decoders. ok is false when goflow2 reports an error (other than a
-// missing template) or when the packets are outside what the comparison
-// covers (a v9 header count smaller than its flowsets, which goflow2
-// takes as a limit and the decoder ignores).
+// decoders, each cut by laxCut. ok is false when goflow2 reports an error
+// (other than a missing template) or when the packets are outside what
+// the comparison covers (a v9 header count smaller than its flowsets,
+// which goflow2 takes as a limit and the decoder ignores).
 func goflowDecode(payloads [][]byte) (out []diffRecord, ok bool) {
+	cut := make([][]byte, len(payloads))
+	for i, p := range payloads {
+		cut[i], _ = laxCut(p)
+	}
+	return goflowDecodeAsIs(cut)
+}
+
+// goflowDecodeAsIs is goflowDecode without laxCut.
+func goflowDecodeAsIs(payloads [][]byte) (out []diffRecord, ok bool) {
 	ts := gfnetflow.CreateTemplateSystem()
 	for _, p := range payloads {
 		if len(p) < 2 {
@@ -174,15 +223,31 @@ func countSets(b []byte) int {
 }
 
 // oursDecode decodes payloads with the decoder under test. clean is false
-// when it reported any problem other than data for an unknown template.
+// when it counted any problem other than data for an unknown template and
+// the truncations laxCut expects; every problem counts, not only the one
+// Decode returns.
 func oursDecode(payloads [][]byte) (out []diffRecord, clean bool, recs []flow.Record) {
 	dec := netflow.NewDecoder(netflow.Options{})
 	exp := netip.MustParseAddr("192.0.2.1")
 	clean = true
+	prev := dec.Stats().Errors
 	for _, p := range payloads {
 		var err error
 		recs, err = dec.Decode(recs, p, exp, fileTime)
-		if pe, ok := errors.AsType[*flow.ParseError](err); err != nil && (!ok || pe.Reason != flow.ReasonNoTemplate) {
+		_, want := laxCut(p)
+		now := dec.Stats().Errors
+		for i, r := range netflow.Reasons {
+			n := int(now[i] - prev[i])
+			switch r {
+			case flow.ReasonNoTemplate:
+			case flow.ReasonTruncated:
+				clean = clean && n == want
+			default:
+				clean = clean && n == 0
+			}
+		}
+		prev = now
+		if _, ok := errors.AsType[*flow.ParseError](err); err != nil && !ok {
 			clean = false
 		}
 	}
@@ -210,4 +275,50 @@ func TestDifferentialCaptures(t *testing.T) {
 		})
 	}
 	t.Logf("%d records compared", n)
+}
+
+// TestDifferentialTruncatedSet pins the difference laxCut accepts: on a
+// message whose last set runs past its end, goflow2 decodes the records
+// that are there, and the decoder refuses the set, counts it as truncated
+// and says so, even after data for an unknown template.
+func TestDifferentialTruncatedSet(t *testing.T) {
+	const secs = 1_772_445_600
+	r := func(sp uint16) []byte { return v9Record(110_000, 119_500, 1500, 3, sp, 80, 6, 0x1b) }
+	tmplPkt := v9(120_000, secs, 0, 7, set(0, v9Template))
+	data := v9(120_000, secs, 1, 7, set(301, r(1)), set(300, cat(r(2), r(3))), set(300, cat(r(4), r(5))))
+	data = data[:len(data)-len(r(5))/2]
+	ps := [][]byte{tmplPkt, data}
+
+	ours, clean, _ := oursDecode(ps)
+	if !clean {
+		t.Errorf("oursDecode: clean = false, want true (only the truncation laxCut expects)")
+	}
+	if cut, n := laxCut(data); n != 1 || len(cut) != len(data)-4-2*len(r(4))+len(r(5))/2 {
+		t.Errorf("laxCut = %d bytes, %d truncations; want the last set cut off, 1", len(cut), n)
+	}
+	dec := netflow.NewDecoder(netflow.Options{})
+	recs, errs := decodeAll(t, dec, ps...)
+	if len(errs) != 1 {
+		t.Fatalf("Decode errors = %v, want one", errs)
+	}
+	if pe, ok := errors.AsType[*flow.ParseError](errs[0]); !ok || pe.Reason != flow.ReasonTruncated {
+		t.Errorf("Decode error = %v, want reason %q", errs[0], flow.ReasonTruncated)
+	}
+	if got := dec.Stats().Errors[slices.Index(netflow.Reasons, flow.ReasonTruncated)]; got != 1 {
+		t.Errorf("Stats().Errors[truncated] = %d, want 1", got)
+	}
+	if len(recs) != 2 {
+		t.Errorf("Decode = %d records, want 2 (the complete set)", len(recs))
+	}
+	lax, ok := goflowDecodeAsIs(ps)
+	if !ok || len(lax) != 3 {
+		t.Errorf("goflow2 on the datagram as is = %d records (ok %v), want 3: the difference is gone, drop laxCut", len(lax), ok)
+	}
+	ref, ok := goflowDecode(ps)
+	if !ok {
+		t.Fatal("goflow2 on the cut datagram reported an error")
+	}
+	if d := diffRecords(ref, ours); d != "" {
+		t.Errorf("records (-goflow2 +ours):\n%s", d)
+	}
 }

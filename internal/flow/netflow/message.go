@@ -21,13 +21,18 @@ type msg struct {
 	data     uint32 // data records seen (IPFIX sequence unit)
 	options  uint32 // of which options data records
 	unknown  bool   // a data set could not be decoded: its record count is unknown
-	err      error  // the first problem
+	err      error  // the first problem, malformations before no-template
+	noTmpl   bool   // err is only data for an unknown template
 }
 
+// note counts a problem of the message and keeps it as the message's
+// error when it is the first, or the first malformation after data for
+// unknown templates only: a set cut short or malformed must not hide
+// behind the commonplace wait for a template.
 func (d *Decoder) note(m *msg, reason, format string, args ...any) {
 	err := d.fail(reason, format, args...)
-	if m.err == nil {
-		m.err = err
+	if m.err == nil || (m.noTmpl && reason != flow.ReasonNoTemplate) {
+		m.err, m.noTmpl = err, reason == flow.ReasonNoTemplate
 	}
 }
 
