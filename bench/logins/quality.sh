@@ -3,10 +3,12 @@
 # scenario, beside fail2ban, sshguard and CrowdSec on the same files.
 #
 # For each seed (default 101-110; seeds 1-5 were used while tuning, so
-# they are not measured here) it generates the scenario's login logs with
-# internal/sim, runs proxywatch's detectors and decision process with the
-# shipped defaults over auth.log and web-login.jsonl (as `logs scan` does,
-# in event time), writes findings.jsonl and scores it with internal/eval.
+# they are not measured here) it generates the scenario's login logs and enrichment
+# databases with internal/sim, runs proxywatch's detectors and decision
+# process with the shipped defaults over auth.log and web-login.jsonl (as
+# `logs scan` does, in event time, with the simulator's GeoLite2-ASN and
+# GeoLite2-Country layout databases as enrich.asn and enrich.geo unless
+# ENRICH=off), writes findings.jsonl and scores it with internal/eval.
 # Then it runs the three peers on the same auth.log with the commands and
 # default thresholds of ../shared/peers (fail2ban's jail maxretry 5 in 10m
 # through its own FailManager; sshguard's parser with its blocker replayed
@@ -19,12 +21,16 @@
 #   - the brute forcer banned;
 #   - benign addresses decided: source addresses of the logs that play no
 #     bad role in the truth, and benign look-alikes (an office NAT, users
-#     on new addresses) among them.
+#     on new addresses) among them;
+#   - proxywatch's new_origin_login and impossible_travel alerts (alerts
+#     only, no decision) on benign addresses.
 #
 #   bash bench/logins/quality.sh                  # seeds 101-110, small size, all peers
 #   SEEDS=101-103 SIZE=full PEERS="fail2ban sshguard" bash bench/logins/quality.sh
+#   ENRICH=off PEERS=none bash bench/logins/quality.sh   # without ASNs and countries
 #
-# Environment: SEEDS (a-b or a,b,c), SIZE (small|full), PEERS (subset of
+# Environment: SEEDS (a-b or a,b,c), SIZE (small|full), ENRICH (on|off,
+# default on), PEERS (subset of
 # "fail2ban sshguard crowdsec", or "none"), WORK (default
 # /var/tmp/loginquality), PEERS_DIR (default ../shared/peers from the module
 # root). The peers' scripts install their Debian packages as they need
@@ -38,14 +44,20 @@ root=$(pwd)
 seeds=${SEEDS:-101-110}
 size=${SIZE:-small}
 peers=${PEERS:-fail2ban sshguard crowdsec}
+enrich=${ENRICH:-on}
 work=${WORK:-/var/tmp/loginquality}
 peers_dir=${PEERS_DIR:-$root/../shared/peers}
 PY=/usr/bin/python3
+case $enrich in
+  on) enrich_flag=-enrich=true ;;
+  off) enrich_flag=-enrich=false ;;
+  *) echo "ENRICH=$enrich: want on or off" >&2; exit 2 ;;
+esac
 mkdir -p "$work"
 
 go build -o "$work/quality" ./bench/logins/quality
 rc=0
-"$work/quality" -seeds "$seeds" -size "$size" -out "$work" -json > "$work/proxywatch.jsonl" || rc=$?
+"$work/quality" -seeds "$seeds" -size "$size" -out "$work" "$enrich_flag" -json > "$work/proxywatch.jsonl" || rc=$?
 if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then
   echo "quality: exit $rc" >&2
   exit "$rc"
@@ -146,5 +158,12 @@ for tool in tools:
 worst = min((r['recall'] for r in rows), default=0)
 print('proxywatch per seed: lowest recall (alerts and decisions, scored by internal/eval) %.3f, benign decided %d' % (
     worst, sum(r['benign_decided'] for r in rows)))
+print('proxywatch enrichment: %s' % ('on (simulator databases)' if rows and rows[0].get('enriched') else 'off'))
+origin = {d: sum(r.get('by_detector', {}).get(d, 0) for r in rows) for d in ('new_origin_login', 'impossible_travel')}
+print('proxywatch origin alerts: new_origin_login %d, impossible_travel %d, on benign addresses %d' % (
+    origin['new_origin_login'], origin['impossible_travel'], sum(r.get('origin_benign', 0) for r in rows)))
+for r in rows:
+    for s in r.get('origin_sample') or []:
+        print('  seed %d: %s' % (r['seed'], s))
 PY
 exit "$rc"

@@ -1,8 +1,10 @@
 // Command quality measures the login detectors on the simulator's 5socks
-// scenario: for each seed it generates the login logs, runs the detectors
-// with the shipped defaults, writes findings.jsonl beside the logs, and
-// scores it against truth.json: the share of campaign participants found
-// and the benign addresses decided. bench/logins/quality.sh runs it on the
+// scenario: for each seed it generates the login logs and the enrichment
+// databases, runs the detectors with the shipped defaults (and, unless
+// -enrich=false, the databases' ASNs and countries), writes findings.jsonl
+// beside the logs, and scores it against truth.json: the share of campaign
+// participants found, the benign addresses decided, and the
+// new_origin_login and impossible_travel alerts on benign addresses. bench/logins/quality.sh runs it on the
 // measurement seeds and runs fail2ban, sshguard and CrowdSec on the same
 // files.
 package main
@@ -24,6 +26,7 @@ func main() {
 	size := flag.String("size", "small", "scenario size: small or full")
 	out := flag.String("out", "", "directory for the generated files (one sub-directory per seed); default a temporary one")
 	asJSON := flag.Bool("json", false, "print one JSON object per seed instead of a table")
+	withEnrich := flag.Bool("enrich", true, "give the detectors the simulator's ASN and country databases, as a configured enrich section does")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -44,7 +47,7 @@ func main() {
 	}
 	failed := false
 	for _, s := range list {
-		row, err := measure(ctx, s, *size, filepath.Join(dir, "seed-"+strconv.FormatUint(s, 10)))
+		row, err := measure(ctx, s, *size, filepath.Join(dir, "seed-"+strconv.FormatUint(s, 10)), *withEnrich)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -60,6 +63,9 @@ func main() {
 			row.Decided, row.BruteFound, row.BruteForcers, row.Benign, row.Alerts, row.Decisions)
 		if row.Benign > 0 {
 			fmt.Printf("       benign decided: %s\n", strings.Join(row.BenignSample, " "))
+		}
+		if row.OriginBenign > 0 {
+			fmt.Printf("       %d origin alerts on benign addresses: %s\n", row.OriginBenign, strings.Join(row.OriginSample, "; "))
 		}
 	}
 	if failed {

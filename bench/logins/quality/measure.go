@@ -14,6 +14,7 @@ import (
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/authwatch"
+	"github.com/proxywatch/proxywatch/internal/enrich"
 	"github.com/proxywatch/proxywatch/internal/eval"
 	"github.com/proxywatch/proxywatch/internal/logparse"
 	"github.com/proxywatch/proxywatch/internal/sim"
@@ -35,20 +36,38 @@ type Row struct {
 	Decisions    int      `json:"decisions"`
 	Alerts       int      `json:"alerts"`
 	Campaigns    int      `json:"campaigns"`
+	Enriched     bool     `json:"enriched"` // the detectors had the simulator's ASN and country databases
+	// ByDetector counts the alerts of each detector.
+	ByDetector map[string]int `json:"by_detector,omitempty"`
+	// OriginBenign counts the new_origin_login and impossible_travel
+	// alerts on addresses with no bad role in the truth; OriginSample
+	// describes some of them.
+	OriginBenign int      `json:"origin_benign"`
+	OriginSample []string `json:"origin_sample,omitempty"`
 	Elapsed      float64  `json:"elapsed_seconds"`
 	Dir          string   `json:"dir"`
 }
 
 // generate runs the 5socks scenario for seed into dir, with the login
-// outputs only.
+// outputs and the enrichment databases only.
 func generate(ctx context.Context, seed uint64, size, dir string) error {
 	sc, err := sim.LoadScenario("5socks")
 	if err != nil {
 		return err
 	}
 	_, err = sim.Run(ctx, sc, sim.Options{OutDir: dir, Size: size, Seed: seed,
-		Outputs: []string{sim.OutSSHD, sim.OutWebJSON, sim.OutNginx, sim.OutTruth}})
+		Outputs: []string{sim.OutSSHD, sim.OutWebJSON, sim.OutNginx, sim.OutMMDBASN, sim.OutMMDBCountry, sim.OutMMDBConn, sim.OutTruth}})
 	return err
+}
+
+// openEnrich opens the simulator's databases in dir under the keys a
+// configuration file would give them.
+func openEnrich(dir string) (*enrich.Enricher, error) {
+	return enrich.Open(enrich.Config{
+		ASN:            filepath.Join(dir, sim.OutputFiles[sim.OutMMDBASN]),
+		Geo:            filepath.Join(dir, sim.OutputFiles[sim.OutMMDBCountry]),
+		ConnectionType: filepath.Join(dir, sim.OutputFiles[sim.OutMMDBConn]),
+	})
 }
 
 // events returns the events of one log file as parsed by logparse.
@@ -86,14 +105,15 @@ func events(path string, cfg logparse.Config, source string, errs *int) iter.Seq
 }
 
 // detect runs the detectors over the simulator's sshd log and web login
-// events in dir with the shipped defaults, and writes findings.jsonl.
-func detect(ctx context.Context, dir string, year int) ([]proxywatch.Record, authwatch.Stats, error) {
+// events in dir with the shipped defaults, with enrichment from en when
+// it is not nil, and writes findings.jsonl.
+func detect(ctx context.Context, dir string, year int, en *enrich.Enricher) ([]proxywatch.Record, authwatch.Stats, error) {
 	sshCfg := logparse.DefaultConfig()
 	sshCfg.SSHD.TimeZone, sshCfg.SSHD.Year = "UTC", year
 	webCfg := logparse.DefaultConfig()
 	webCfg.Format = logparse.FormatJSON
 	var perr int
-	recs, stats, err := run(ctx,
+	recs, stats, err := run(ctx, en,
 		events(filepath.Join(dir, "auth.log"), sshCfg, "auth.log", &perr),
 		events(filepath.Join(dir, "web-login.jsonl"), webCfg, "web-login.jsonl", &perr))
 	if err != nil {
@@ -167,10 +187,22 @@ func score(dir string, recs []proxywatch.Record) (Row, error) {
 		}
 	}
 	seen := map[netip.Addr]bool{}
+	row.ByDetector = map[string]int{}
 	for _, r := range recs {
 		switch {
 		case r.Alert != nil:
 			row.Alerts++
+			row.ByDetector[r.Alert.Detector]++
+			if d := r.Alert.Detector; d == "new_origin_login" || d == "impossible_travel" {
+				for _, sub := range r.Alert.Subjects {
+					if sub.Prefix.IsSingleIP() && !bad[sub.Prefix.Addr().Unmap()] {
+						row.OriginBenign++
+						if len(row.OriginSample) < 10 {
+							row.OriginSample = append(row.OriginSample, fmt.Sprintf("%s %v %s %v", d, r.Alert.Users, sub.Prefix.Addr(), r.Alert.Reasons))
+						}
+					}
+				}
+			}
 		case r.Decision != nil:
 			row.Decisions++
 			p := r.Decision.Subject.Prefix
@@ -222,8 +254,9 @@ func sources(dir string) []netip.Addr {
 	return out
 }
 
-// measure generates, detects and scores one seed.
-func measure(ctx context.Context, seed uint64, size, dir string) (Row, error) {
+// measure generates, detects and scores one seed, with the simulator's
+// enrichment databases when withEnrich is set.
+func measure(ctx context.Context, seed uint64, size, dir string, withEnrich bool) (Row, error) {
 	t0 := time.Now()
 	if err := generate(ctx, seed, size, dir); err != nil {
 		return Row{}, fmt.Errorf("seed %d: generate: %w", seed, err)
@@ -236,7 +269,14 @@ func measure(ctx context.Context, seed uint64, size, dir string) (Row, error) {
 	if err := json.Unmarshal(tf, &key); err != nil {
 		return Row{}, err
 	}
-	recs, stats, err := detect(ctx, dir, key.Start.Year())
+	var en *enrich.Enricher
+	if withEnrich {
+		if en, err = openEnrich(dir); err != nil {
+			return Row{}, fmt.Errorf("seed %d: %w", seed, err)
+		}
+		defer en.Close()
+	}
+	recs, stats, err := detect(ctx, dir, key.Start.Year(), en)
 	if err != nil {
 		return Row{}, fmt.Errorf("seed %d: detect: %w", seed, err)
 	}
@@ -244,7 +284,7 @@ func measure(ctx context.Context, seed uint64, size, dir string) (Row, error) {
 	if err != nil {
 		return Row{}, fmt.Errorf("seed %d: score: %w", seed, err)
 	}
-	row.Seed, row.Size, row.Dir = seed, size, dir
+	row.Seed, row.Size, row.Dir, row.Enriched = seed, size, dir, withEnrich
 	row.Campaigns = int(stats.Campaigns)
 	row.Elapsed = time.Since(t0).Seconds()
 	return row, nil
