@@ -1,14 +1,18 @@
 // Package api is proxywatch's HTTP JSON API, versioned under /v1: verdicts
 // for one address or a batch, the local indicators an operator adds and
-// deletes, feed status, exports, and the OpenAPI document that describes
-// it all (GET /v1/openapi.json, kept identical to docs/openapi.json).
+// deletes, feed status, exports, login risk assessments, decisions and
+// alerts, the inside hosts flow watch believes compromised, and the
+// OpenAPI document that describes it all (GET /v1/openapi.json, kept
+// identical to docs/openapi.json).
 //
 // Verdicts come from the live verdict table and are combined by
 // verdict.Summarize, as every interface's are. Writes go to the store only;
 // the daemon's follower carries them into the table within a second. Feed
-// status and exports come through interfaces the composition root
-// implements ([FeedReporter], [Exporter]), so this package knows neither
-// the feed scheduler nor the export formats.
+// status, exports, assessments, decisions and alerts, and the host report
+// come through interfaces the composition root implements
+// ([FeedReporter], [Exporter], [Assessor], [DecisionKeeper],
+// [HostReporter]), so this package knows neither the feed scheduler, the
+// export formats nor the detectors.
 //
 // It is not a dashboard and keeps no state of its own.
 package api
@@ -54,8 +58,9 @@ type Enricher interface {
 	Lookup(addr netip.Addr) enrich.Info
 }
 
-// Deps are what the API serves from. Table is required; a nil Store, Feeds
-// or Export makes the endpoints that need it answer 404 not_found.
+// Deps are what the API serves from. Table is required; a nil Store,
+// Feeds, Export, Assess, Decisions or Hosts makes the endpoints that need
+// it answer 404 not_found.
 type Deps struct {
 	Logger     *slog.Logger          // nil discards
 	Registerer prometheus.Registerer // nil registers nothing
@@ -68,10 +73,20 @@ type Deps struct {
 	Enrich        Enricher // nil: verdicts carry no enrichment
 	Feeds         FeedReporter
 	Export        Exporter
+	// Assess scores login attempts for POST /v1/assess, normally the
+	// login watch.
+	Assess Assessor
+	// Decisions lists, adds and deletes decisions and lists alerts, for
+	// /v1/decisions and /v1/alerts.
+	Decisions DecisionKeeper
+	// Hosts reports the inside hosts flow watch believes compromised, for
+	// GET /v1/hosts.
+	Hosts HostReporter
 	// LookupEnv reads token environment variables; nil means
 	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
-	// Now is the clock for indicator TTLs and feed ages; nil means
+	// Now is the clock for indicator and decision TTLs, active
+	// decisions, the default alert window and feed ages; nil means
 	// time.Now.
 	Now func() time.Time
 }
@@ -143,6 +158,12 @@ func (s *Server) routesInit() {
 	s.handle("DELETE /v1/indicators/{subject...}", accessWrite, rt, s.deleteIndicators)
 	s.handle("GET /v1/feeds", accessRead, rt, s.getFeeds)
 	s.handle("GET /v1/export", accessRead, et, s.getExport)
+	s.handle("POST /v1/assess", accessRead, rt, s.postAssess)
+	s.handle("GET /v1/decisions", accessRead, rt, s.listDecisions)
+	s.handle("POST /v1/decisions", accessWrite, rt, s.addDecision)
+	s.handle("DELETE /v1/decisions/{id}", accessWrite, rt, s.deleteDecision)
+	s.handle("GET /v1/alerts", accessRead, rt, s.listAlerts)
+	s.handle("GET /v1/hosts", accessRead, rt, s.listHosts)
 	s.handle("GET /v1/openapi.json", accessOpen, rt, s.getOpenAPI)
 	// Everything else, including a known path with another method, is
 	// answered in JSON too.

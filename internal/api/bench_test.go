@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 )
 
@@ -22,5 +24,30 @@ func BenchmarkGetVerdict(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// nopAssessor answers every assessment at once, so that
+// BenchmarkAssess measures the handler alone.
+type nopAssessor struct{}
+
+func (nopAssessor) Assess(netip.Addr, string, string) (Assessment, error) {
+	return Assessment{Score: 40, Action: "challenge", Reasons: []string{"campaign"}}, nil
+}
+
+// BenchmarkAssess measures POST /v1/assess through the handler, without
+// the network, with an Assessor that does nothing: decoding, checking,
+// encoding and the shared steps (metrics, access, timeout).
+func BenchmarkAssess(b *testing.B) {
+	f := newFixture(b, func(_ *Config, d *Deps) { d.Assess = nopAssessor{} })
+	body := []byte(`{"ip":"203.0.113.7","user":"alice","outcome":"failure"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest("POST", "/v1/assess", bytes.NewReader(body))
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code, w.Body)
+		}
 	}
 }

@@ -20,8 +20,9 @@ type Config struct {
 	// reference to a file or an environment variable, never inline.
 	Tokens []TokenRef `yaml:"tokens"`
 	// ReadRequiresToken closes the read endpoints (verdicts, indicators,
-	// feeds, exports) to clients without a token. Write endpoints always
-	// require a token that is not read-only.
+	// feeds, exports, assessments, decisions, alerts, hosts) to clients
+	// without a token. Write endpoints always require a token that is not
+	// read-only.
 	ReadRequiresToken bool `yaml:"read_requires_token"`
 	// LocalFeeds are the feeds that clients may add indicators to and
 	// delete them from. Feeds fetched by the scheduler are not writable:
@@ -30,7 +31,8 @@ type Config struct {
 	// MaxBatch bounds the addresses of one batch verdict request and the
 	// indicators of one add request.
 	MaxBatch int `yaml:"max_batch"`
-	// MaxList bounds the indicators one list request returns.
+	// MaxList bounds the indicators or decisions one list request
+	// returns.
 	MaxList int `yaml:"max_list"`
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
