@@ -58,7 +58,7 @@ var thirdParty = map[string][]string{
 	"golang.org/x/sync":                    {"internal/app", "internal/feed"},
 	"github.com/prometheus/client_golang":  {"internal/telemetry", "internal/app", "internal/verdict", "internal/sqlitestore", "internal/feed", "internal/api", "internal/dnsbl", "internal/forwardauth", "internal/export/...", "internal/authwatch", "internal/flowwatch", "internal/decision", "internal/cluster", "internal/flow/netflow"}, // components export their own metrics
 	"github.com/google/go-cmp":             {"internal/store/storetest", "internal/itest"},                                                                                                                                                                                                                                                     // test support only
-	"github.com/netsampler/goflow2":        {"internal/flow/netflow"},
+	"github.com/netsampler/goflow2":        {"internal/flow/netflow", "bench/..."},                                                                                                                                                                                                                                                             // bench/ measures against it
 	"github.com/miekg/dns":                 {"internal/dnsbl"},
 	"github.com/jackc/pgx":                 {"internal/pgstore"},
 	"github.com/nats-io/nats.go":           {"internal/cluster"},

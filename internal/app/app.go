@@ -12,7 +12,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/proxywatch/proxywatch/internal/api"
+	"github.com/proxywatch/proxywatch/internal/authwatch"
 	"github.com/proxywatch/proxywatch/internal/config"
+	"github.com/proxywatch/proxywatch/internal/decision"
 	"github.com/proxywatch/proxywatch/internal/dnsbl"
 	"github.com/proxywatch/proxywatch/internal/enrich"
 	"github.com/proxywatch/proxywatch/internal/feed"
@@ -38,6 +40,10 @@ type App struct {
 	table  *verdict.Table
 	feeds  *feed.Scheduler
 	follow *follower
+	dm     *decision.Manager
+	watch  *authwatch.Watch
+	logs   *logWatch
+	flows  *flowPipeline
 
 	telLn   net.Listener
 	apiLn   net.Listener
@@ -101,6 +107,12 @@ func New(ctx context.Context, cfg config.File, log *slog.Logger) (_ *App, err er
 	if err != nil {
 		return nil, fmt.Errorf("feeds: %w", err)
 	}
+	if err := a.newLoginWatch(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.newFlowPipeline(); err != nil {
+		return nil, err
+	}
 	registerMetrics(a.tel.Registry, a.table, a.follow)
 	a.tel.AddReadiness("verdict table", a.follow.ready)
 
@@ -110,11 +122,16 @@ func New(ctx context.Context, cfg config.File, log *slog.Logger) (_ *App, err er
 		}
 	}
 	if cfg.API.Enabled {
-		srv, err := api.New(cfg.API, api.Deps{
+		deps := api.Deps{
 			Logger: log.With("component", "api"), Registerer: a.tel.Registry,
 			Table: a.table, MinConfidence: cfg.Verdict.MinConfidence.Check,
 			Store: a.store, Enrich: a.enrich, Feeds: apiFeeds{a}, Export: a.apiExport,
-		})
+			Assess: apiAssess{a.watch}, Decisions: apiDecisions{a.dm, a.store.(store.DecisionStore)},
+		}
+		if a.flows != nil {
+			deps.Hosts = apiHosts{a.flows.watch}
+		}
+		srv, err := api.New(cfg.API, deps)
 		if err != nil {
 			return nil, fmt.Errorf("api: %w", err)
 		}
@@ -222,6 +239,9 @@ func (a *App) Table() *verdict.Table { return a.table }
 func (a *App) Run(ctx context.Context) error {
 	defer a.closeResources()
 	if err := a.follow.load(ctx); err != nil {
+		return err
+	}
+	if err := a.dm.Load(ctx); err != nil {
 		return err
 	}
 	a.log.Info("verdict table loaded", slog.Int("indicators", a.table.Stats().Indicators))

@@ -4,11 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/api"
+	"github.com/proxywatch/proxywatch/internal/authwatch"
+	"github.com/proxywatch/proxywatch/internal/decision"
+	"github.com/proxywatch/proxywatch/internal/flowwatch"
+	"github.com/proxywatch/proxywatch/internal/store"
 )
 
 // apiFeeds reports feed status to the API from the store, the
@@ -70,4 +75,60 @@ func (a *App) apiExport(ctx context.Context, req api.ExportRequest) (api.Export,
 			return err
 		},
 	}, nil
+}
+
+// apiAssess answers POST /v1/assess from the login detectors' state.
+type apiAssess struct{ w *authwatch.Watch }
+
+func (a apiAssess) Assess(ip netip.Addr, user, outcome string) (api.Assessment, error) {
+	o, err := authwatch.ParseOutcome(outcome)
+	if err != nil {
+		return api.Assessment{}, err
+	}
+	as := a.w.Assess(ip, user, o)
+	return api.Assessment{Score: as.Score, Action: string(as.Action), Reasons: as.Reasons}, nil
+}
+
+// apiDecisions serves the decisions and alerts endpoints through the live
+// decision process, so that an operator's decision or deletion takes
+// effect in the detectors' state at once, and in the verdict table
+// through the store's change cursor.
+type apiDecisions struct {
+	dm    *decision.Manager
+	store store.DecisionStore
+}
+
+func (d apiDecisions) Decisions(ctx context.Context, now time.Time, all bool) ([]proxywatch.Decision, error) {
+	if all {
+		now = time.Time{}
+	}
+	return d.store.Decisions(ctx, now)
+}
+
+func (d apiDecisions) AddDecision(ctx context.Context, subject proxywatch.Subject, action proxywatch.Action, ttl time.Duration, reason string, now time.Time) (proxywatch.Decision, error) {
+	if ttl <= 0 {
+		return proxywatch.Decision{}, fmt.Errorf("decision on %s: ttl %s: must be positive: %w", subject, ttl, proxywatch.ErrInvalid)
+	}
+	return d.dm.Add(ctx, proxywatch.Decision{Subject: subject, Action: action, Reason: reason, Expires: now.Add(ttl)})
+}
+
+func (d apiDecisions) DeleteDecision(ctx context.Context, id string) error {
+	return d.dm.Delete(ctx, id)
+}
+
+func (d apiDecisions) Alerts(ctx context.Context, since time.Time, limit int) ([]proxywatch.Alert, error) {
+	return d.store.Alerts(ctx, since, limit)
+}
+
+// apiHosts serves GET /v1/hosts from the flow detectors' report.
+type apiHosts struct{ w *flowwatch.Watch }
+
+func (h apiHosts) Hosts() []api.HostReport {
+	rows := h.w.Report()
+	out := make([]api.HostReport, len(rows))
+	for i, r := range rows {
+		out[i] = api.HostReport{Host: r.Host, Roles: r.Roles, Confidence: r.Confidence, First: r.First, Last: r.Last,
+			Peers: r.Peers, Ports: r.Ports, Findings: r.Findings}
+	}
+	return out
 }

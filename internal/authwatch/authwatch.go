@@ -187,6 +187,20 @@ func (w *Watch) Advance(t time.Time) {
 	w.advance(secs(t), false)
 }
 
+// Sync calls f with the Watch's lock held, and so with no event being
+// processed, giving it for each source with events still held behind
+// the watermark the sequence number (Event.Seq) of its oldest held event.
+// Every event of a source before that one has been through the detectors
+// and its alerts and decisions are in the Output. A log watcher calls it
+// to commit its Output's writes together with positions that resume each
+// source on its oldest unprocessed line. f must not call back into the
+// Watch.
+func (w *Watch) Sync(f func(held map[string]uint64)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f(w.clock.oldestHeld())
+}
+
 // Run advances event time with the wall clock every second until ctx
 // ends (see Advance), so that a quiet log does not hold judgements back.
 // It returns nil when ctx ends.

@@ -143,3 +143,16 @@ func (h *evHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return it
 }
+
+// oldestHeld returns, per source, the sequence number of its oldest
+// event still held.
+func (c *clock) oldestHeld() map[string]uint64 {
+	held := map[string]uint64{}
+	for i := range c.q {
+		ev := &c.q[i].ev
+		if s, ok := held[ev.Source]; !ok || ev.Seq < s {
+			held[ev.Source] = ev.Seq
+		}
+	}
+	return held
+}

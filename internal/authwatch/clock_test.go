@@ -3,6 +3,7 @@ package authwatch
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"testing"
 	"time"
@@ -142,5 +143,29 @@ func TestAdvance(t *testing.T) {
 	cancel()
 	if err := w.Run(ctx); err != nil {
 		t.Errorf("Run(cancelled) = %v, want nil", err)
+	}
+}
+
+// TestSync checks that Sync reports each source's oldest held event, and
+// nothing once the watermark has passed them.
+func TestSync(t *testing.T) {
+	w, err := New(DefaultConfig(), Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for i, src := range []string{"auth", "web", "auth", "web", "auth"} {
+		w.Process(proxywatch.Event{Time: t0.Add(time.Duration(i) * time.Second / 4), Type: proxywatch.EventLoginFailure,
+			Service: "ssh", Addr: netip.MustParseAddr("198.51.100.7"), User: "root", Source: src, Seq: uint64(10 + i)})
+	}
+	var got map[string]uint64
+	w.Sync(func(held map[string]uint64) { got = held })
+	if want := map[string]uint64{"auth": 10, "web": 11}; !maps.Equal(got, want) {
+		t.Errorf("Sync() held = %v, want %v", got, want)
+	}
+	w.Advance(t0.Add(time.Minute))
+	w.Sync(func(held map[string]uint64) { got = held })
+	if len(got) != 0 {
+		t.Errorf("Sync() after Advance held = %v, want none", got)
 	}
 }

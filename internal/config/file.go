@@ -37,6 +37,8 @@ type File struct {
 	AuthWatch   authwatch.Config   `yaml:"authwatch"`
 	Decisions   decision.Config    `yaml:"decisions"`
 	FlowWatch   flowwatch.Config   `yaml:"flowwatch"`
+	Logs        Logs               `yaml:"logs"`
+	Flows       Flows              `yaml:"flows"`
 
 	derivedFrom string // the DataDir the store path was derived from
 }
@@ -58,6 +60,8 @@ func Default() File {
 		AuthWatch:   authwatch.DefaultConfig(),
 		Decisions:   decision.DefaultConfig(),
 		FlowWatch:   flowwatch.DefaultConfig(),
+		Logs:        DefaultLogs(),
+		Flows:       DefaultFlows(),
 	}
 }
 
@@ -100,5 +104,10 @@ func (f File) Validate() error {
 	errs = append(errs, prefixed("authwatch", f.AuthWatch.Validate())...)
 	errs = append(errs, prefixed("decisions", f.Decisions.Validate())...)
 	errs = append(errs, prefixed("flowwatch", f.FlowWatch.Validate())...)
+	errs = append(errs, prefixed("logs", f.Logs.Validate())...)
+	errs = append(errs, prefixed("flows", f.Flows.Validate())...)
+	if f.Flows.Collector.Enabled && !f.FlowWatch.Enabled {
+		errs = append(errs, errors.New("flows.collector.enabled: the collector feeds the flow detectors: set flowwatch.enabled (and flowwatch.inside) too"))
+	}
 	return errors.Join(errs...)
 }

@@ -44,6 +44,15 @@ type Deps struct {
 	// Report, if set, is called with every alert recorded and every
 	// decision taken, in order (for `logs scan --json`).
 	Report func(proxywatch.Record)
+	// Hold leaves the queued store writes of alerts and detected
+	// decisions to the caller, who takes them with Take and commits them
+	// together with the log positions they were derived from
+	// (store.PositionStore.Commit); Run then only sweeps and prunes. A
+	// write that finds the queue (Config.Queue) full is still written at
+	// once: the store is then ahead of the positions, and a restart reads
+	// the lines again, which re-proposes decisions already live (counted
+	// as duplicates) and may record their alerts a second time.
+	Hold bool
 }
 
 // Stats counts what a Manager did.
@@ -87,19 +96,13 @@ type Manager struct {
 	hist     *window.LRU[netip.Prefix, hist]
 	now      time.Time // event time in batch
 	swept    time.Time
-	pending  []op // store writes waiting for Run
+	pending  []store.Write // store writes waiting for Run or Take
 	wake     chan struct{}
+	queued   chan struct{} // with Deps.Hold: a write waits for Take
 	stats    Stats
 	idSerial uint64
 
 	storeErrs atomic.Uint64
-}
-
-// op is a store write.
-type op struct {
-	put   *proxywatch.Decision
-	del   string
-	alert *proxywatch.Alert
 }
 
 // New returns a Manager. It starts nothing; in serve, call Load and then
@@ -114,7 +117,7 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 	}
 	m := &Manager{cfg: cfg, deps: deps, log: log, allow: policy.NewAllowlist(deps.Allowlist),
 		byID: map[string]netip.Prefix{}, wide: map[netip.Prefix]struct{}{}, agg: map[netip.Prefix]int{},
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), queued: make(chan struct{}, 1)}
 	m.live = window.NewLRU[netip.Prefix, entry](cfg.MaxLive, func(p netip.Prefix, e *entry) { m.forget(p, e) })
 	m.hist = window.NewLRU[netip.Prefix, hist](cfg.MaxHistory, nil)
 	return m, nil
@@ -150,7 +153,7 @@ func (m *Manager) Alert(a proxywatch.Alert) {
 	if m.deps.Report != nil {
 		m.deps.Report(proxywatch.Record{Schema: proxywatch.SchemaVersion, Type: proxywatch.RecordAlert, Alert: &a})
 	}
-	m.write(op{alert: &a})
+	m.write(store.Write{Alert: &a})
 }
 
 // Decision takes a proposed decision (authwatch.Output).
@@ -233,7 +236,7 @@ func (m *Manager) take(d proxywatch.Decision, now time.Time) proxywatch.Decision
 		dd := d
 		m.deps.Report(proxywatch.Record{Schema: proxywatch.SchemaVersion, Type: proxywatch.RecordDecision, Decision: &dd})
 	}
-	m.write(op{put: &d})
+	m.write(store.Write{Put: &d})
 	return d
 }
 

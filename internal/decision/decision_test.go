@@ -354,3 +354,50 @@ func TestCoveringManyPrefixes(t *testing.T) {
 		}
 	}
 }
+
+// TestHold checks that with Deps.Hold detected decisions and alerts wait
+// for Take, in order, and that Run and Flush do not write them.
+func TestHold(t *testing.T) {
+	st := newFakeStore()
+	m := newManager(t, nil, Deps{Store: st, Now: func() time.Time { return t0 }, Hold: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	m.Alert(proxywatch.Alert{ID: "a-1", Detector: "bruteforce", Time: t0})
+	if got := m.Propose(proposal("198.51.100.7", proxywatch.ActionBan, "detect:bruteforce", 0)); len(got) != 1 {
+		t.Fatalf("Propose() = %v, want one decision", got)
+	}
+	select {
+	case <-m.Queued():
+	default:
+		t.Errorf("Queued() did not signal the held writes")
+	}
+	m.Flush(context.Background())
+	time.Sleep(50 * time.Millisecond)
+	if d, a := st.count(); d != 0 || a != 0 {
+		t.Errorf("store holds %d decisions and %d alerts before Take, want none", d, a)
+	}
+	ws := m.Take()
+	if len(ws) != 2 || ws[0].Alert == nil || ws[0].Alert.ID != "a-1" || ws[1].Put == nil || ws[1].Put.Subject != addr("198.51.100.7") {
+		t.Fatalf("Take() = %+v, want the alert then the decision", ws)
+	}
+	if again := m.Take(); len(again) != 0 {
+		t.Errorf("second Take() = %d writes, want 0", len(again))
+	}
+	m.Alert(proxywatch.Alert{ID: "a-2", Detector: "bruteforce", Time: t0})
+	m.Requeue(ws)
+	if ws := m.Take(); len(ws) != 3 || ws[0].Alert.ID != "a-1" || ws[2].Alert.ID != "a-2" {
+		t.Errorf("Take() after Requeue = %+v, want a-1, the decision, a-2", ws)
+	}
+	// An operator's decision is written at once.
+	if _, err := m.Add(context.Background(), proxywatch.Decision{Subject: addr("203.0.113.44")}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := st.count(); d != 1 {
+		t.Errorf("store holds %d decisions after Add, want 1", d)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run() = %v", err)
+	}
+}

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/proxywatch/proxywatch"
+	"github.com/proxywatch/proxywatch/internal/store"
 )
 
 // write persists an op: at once in event-time mode (batch runs one
 // goroutine), else queued for Run, and at once when the queue is full.
 // m.mu is held.
-func (m *Manager) write(o op) {
+func (m *Manager) write(o store.Write) {
 	if m.deps.Store == nil {
 		return
 	}
@@ -21,6 +22,13 @@ func (m *Manager) write(o op) {
 		return
 	}
 	m.pending = append(m.pending, o)
+	if m.deps.Hold {
+		select {
+		case m.queued <- struct{}{}:
+		default:
+		}
+		return
+	}
 	select {
 	case m.wake <- struct{}{}:
 	default:
@@ -29,18 +37,18 @@ func (m *Manager) write(o op) {
 
 // apply makes one store write, counting and logging a failure. It needs
 // no lock.
-func (m *Manager) apply(ctx context.Context, o op) {
+func (m *Manager) apply(ctx context.Context, o store.Write) {
 	var err error
 	switch {
-	case o.put != nil:
-		err = m.deps.Store.PutDecision(ctx, *o.put)
-	case o.del != "":
-		err = m.deps.Store.DeleteDecision(ctx, o.del)
+	case o.Put != nil:
+		err = m.deps.Store.PutDecision(ctx, *o.Put)
+	case o.Delete != "":
+		err = m.deps.Store.DeleteDecision(ctx, o.Delete)
 		if errors.Is(err, proxywatch.ErrNotFound) {
 			err = nil
 		}
-	case o.alert != nil:
-		err = m.deps.Store.PutAlert(ctx, *o.alert)
+	case o.Alert != nil:
+		err = m.deps.Store.PutAlert(ctx, *o.Alert)
 	}
 	if err != nil {
 		m.storeErrs.Add(1)
@@ -48,8 +56,39 @@ func (m *Manager) apply(ctx context.Context, o op) {
 	}
 }
 
-// Flush writes every queued store write before it returns.
+// Take returns the queued store writes, oldest first, and forgets them:
+// the caller commits them (see Deps.Hold). A caller whose commit fails
+// gives them back with Requeue.
+func (m *Manager) Take() []store.Write {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ws := m.pending
+	m.pending = nil
+	return ws
+}
+
+// Queued returns a channel that receives a value when a write is queued
+// for Take (with Deps.Hold), so that the caller can commit promptly.
+// Several writes may be signalled by one value.
+func (m *Manager) Queued() <-chan struct{} { return m.queued }
+
+// Requeue puts writes Take returned back at the head of the queue, for
+// the next commit.
+func (m *Manager) Requeue(ws []store.Write) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pending = append(ws, m.pending...)
+}
+
+// CountStoreError counts a store write the caller of Take could not make.
+func (m *Manager) CountStoreError() { m.storeErrs.Add(1) }
+
+// Flush writes every queued store write before it returns. With
+// Deps.Hold it writes nothing: the writes wait for Take.
 func (m *Manager) Flush(ctx context.Context) {
+	if m.deps.Hold {
+		return
+	}
 	m.mu.Lock()
 	ops := m.pending
 	m.pending = nil

@@ -19,71 +19,86 @@ const defaultAlertsLimit = 100
 
 // PutDecision implements store.DecisionStore.
 func (s *Store) PutDecision(ctx context.Context, d proxywatch.Decision) error {
+	nd, ind, data, err := prepDecision(d)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, fmt.Sprintf("put decision %q on %s", nd.ID, nd.Subject), func(tx *sql.Tx) error {
+		return putDecisionTx(ctx, tx, nd, ind, data)
+	})
+}
+
+// prepDecision normalizes d and returns it with its mirror and its JSON.
+func prepDecision(d proxywatch.Decision) (proxywatch.Decision, proxywatch.Indicator, []byte, error) {
 	nd, err := store.NormalizeDecision(d)
 	if err != nil {
-		return fmt.Errorf("put decision: %w", err)
+		return nd, proxywatch.Indicator{}, nil, fmt.Errorf("put decision: %w", err)
 	}
 	ind, err := store.Normalize(store.DecisionIndicator(nd))
 	if err != nil {
-		return fmt.Errorf("put decision %q: %w", nd.ID, err)
+		return nd, ind, nil, fmt.Errorf("put decision %q: %w", nd.ID, err)
 	}
 	data, err := json.Marshal(nd)
 	if err != nil {
-		return fmt.Errorf("put decision %q: %w", nd.ID, err)
+		return nd, ind, nil, fmt.Errorf("put decision %q: %w", nd.ID, err)
 	}
+	return nd, ind, data, nil
+}
+
+// putDecisionTx stores the normalized decision nd, its mirror ind and
+// its JSON in tx.
+func putDecisionTx(ctx context.Context, tx *sql.Tx, nd proxywatch.Decision, ind proxywatch.Indicator, data []byte) error {
 	skey := store.SubjectKey(nd.Subject)
-	return s.write(ctx, fmt.Sprintf("put decision %q on %s", nd.ID, nd.Subject), func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO feeds (name) VALUES (?) ON CONFLICT DO NOTHING`, store.DecisionFeed); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO feeds (name) VALUES (?) ON CONFLICT DO NOTHING`, store.DecisionFeed); err != nil {
+		return err
+	}
+	// The decisions this one replaces: its own ID, and its subject's.
+	rows, err := tx.QueryContext(ctx, `DELETE FROM decisions WHERE id = ? OR skey = ? RETURNING skey, kind`, nd.ID, skey)
+	if err != nil {
+		return err
+	}
+	type oldKey struct {
+		skey []byte
+		kind string
+	}
+	var olds []oldKey
+	for rows.Next() {
+		var o oldKey
+		if err := rows.Scan(&o.skey, &o.kind); err != nil {
+			rows.Close()
 			return err
 		}
-		// The decisions this one replaces: its own ID, and its subject's.
-		rows, err := tx.QueryContext(ctx, `DELETE FROM decisions WHERE id = ? OR skey = ? RETURNING skey, kind`, nd.ID, skey)
+		olds = append(olds, o)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	removed, sameKey := 0, false
+	for _, o := range olds {
+		n, err := deleteMirror(ctx, tx, o.skey, o.kind)
 		if err != nil {
 			return err
 		}
-		type oldKey struct {
-			skey []byte
-			kind string
+		removed += n
+		if n > 0 && string(o.skey) == string(skey) && o.kind == ind.Kind.String() {
+			sameKey = true
 		}
-		var olds []oldKey
-		for rows.Next() {
-			var o oldKey
-			if err := rows.Scan(&o.skey, &o.kind); err != nil {
-				rows.Close()
-				return err
-			}
-			olds = append(olds, o)
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		removed, sameKey := 0, false
-		for _, o := range olds {
-			n, err := deleteMirror(ctx, tx, o.skey, o.kind)
-			if err != nil {
-				return err
-			}
-			removed += n
-			if n > 0 && string(o.skey) == string(skey) && o.kind == ind.Kind.String() {
-				sameKey = true
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (id, skey, subject, kind, created, expires, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, nd.ID, skey, nd.Subject.String(), ind.Kind.String(),
-			nd.Created.UnixMicro(), nd.Expires.UnixMicro(), string(data)); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, upsertIndicatorsSQL(1), appendIndicatorArgs(nil, &ind)...); err != nil {
-			return err
-		}
-		if err := addCount(ctx, tx, 1-removed); err != nil {
-			return err
-		}
-		if removed == 0 || (removed == 1 && sameKey) {
-			return recordChange(ctx, tx, store.ChangeAdd, store.DecisionFeed, &ind)
-		}
-		return recordChange(ctx, tx, store.ChangeFeed, store.DecisionFeed, nil)
-	})
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (id, skey, subject, kind, created, expires, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, nd.ID, skey, nd.Subject.String(), ind.Kind.String(),
+		nd.Created.UnixMicro(), nd.Expires.UnixMicro(), string(data)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, upsertIndicatorsSQL(1), appendIndicatorArgs(nil, &ind)...); err != nil {
+		return err
+	}
+	if err := addCount(ctx, tx, 1-removed); err != nil {
+		return err
+	}
+	if removed == 0 || (removed == 1 && sameKey) {
+		return recordChange(ctx, tx, store.ChangeAdd, store.DecisionFeed, &ind)
+	}
+	return recordChange(ctx, tx, store.ChangeFeed, store.DecisionFeed, nil)
 }
 
 // deleteMirror removes the indicator of feed DecisionFeed with the subject
@@ -110,31 +125,36 @@ func addCount(ctx context.Context, tx *sql.Tx, delta int) error {
 // DeleteDecision implements store.DecisionStore.
 func (s *Store) DeleteDecision(ctx context.Context, id string) error {
 	return s.write(ctx, fmt.Sprintf("delete decision %q", id), func(tx *sql.Tx) error {
-		var (
-			skey []byte
-			kind string
-		)
-		err := tx.QueryRowContext(ctx, `DELETE FROM decisions WHERE id = ? RETURNING skey, kind`, id).Scan(&skey, &kind)
-		if errors.Is(err, sql.ErrNoRows) {
-			return proxywatch.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		ind, err := scanIndicator(tx.QueryRowContext(ctx, `DELETE FROM indicators
-			WHERE feed = ? AND skey = ? AND kind = ? AND port = 0 AND proto = '' RETURNING `+indicatorCols,
-			store.DecisionFeed, skey, kind))
-		switch {
-		case errors.Is(err, sql.ErrNoRows): // the mirror was removed by hand: reload the feed
-			return recordChange(ctx, tx, store.ChangeFeed, store.DecisionFeed, nil)
-		case err != nil:
-			return err
-		}
-		if err := addCount(ctx, tx, -1); err != nil {
-			return err
-		}
-		return recordChange(ctx, tx, store.ChangeDelete, store.DecisionFeed, &ind)
+		return deleteDecisionTx(ctx, tx, id)
 	})
+}
+
+// deleteDecisionTx removes the decision id and its mirror in tx.
+func deleteDecisionTx(ctx context.Context, tx *sql.Tx, id string) error {
+	var (
+		skey []byte
+		kind string
+	)
+	err := tx.QueryRowContext(ctx, `DELETE FROM decisions WHERE id = ? RETURNING skey, kind`, id).Scan(&skey, &kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return proxywatch.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	ind, err := scanIndicator(tx.QueryRowContext(ctx, `DELETE FROM indicators
+		WHERE feed = ? AND skey = ? AND kind = ? AND port = 0 AND proto = '' RETURNING `+indicatorCols,
+		store.DecisionFeed, skey, kind))
+	switch {
+	case errors.Is(err, sql.ErrNoRows): // the mirror was removed by hand: reload the feed
+		return recordChange(ctx, tx, store.ChangeFeed, store.DecisionFeed, nil)
+	case err != nil:
+		return err
+	}
+	if err := addCount(ctx, tx, -1); err != nil {
+		return err
+	}
+	return recordChange(ctx, tx, store.ChangeDelete, store.DecisionFeed, &ind)
 }
 
 // Decisions implements store.DecisionStore.
@@ -225,11 +245,16 @@ func (s *Store) PutAlert(ctx context.Context, a proxywatch.Alert) error {
 		return fmt.Errorf("put alert %q: %w", na.ID, err)
 	}
 	return s.write(ctx, fmt.Sprintf("put alert %q", na.ID), func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO alerts (id, time, detector, data) VALUES (?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET time = excluded.time, detector = excluded.detector, data = excluded.data`,
-			na.ID, na.Time.UnixMicro(), na.Detector, string(data))
-		return err
+		return putAlertTx(ctx, tx, na, data)
 	})
+}
+
+// putAlertTx stores the normalized alert na and its JSON in tx.
+func putAlertTx(ctx context.Context, tx *sql.Tx, na proxywatch.Alert, data []byte) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO alerts (id, time, detector, data) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET time = excluded.time, detector = excluded.detector, data = excluded.data`,
+		na.ID, na.Time.UnixMicro(), na.Detector, string(data))
+	return err
 }
 
 // Alerts implements store.DecisionStore.

@@ -1,0 +1,165 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/proxywatch/proxywatch/internal/config"
+	"github.com/proxywatch/proxywatch/internal/logparse"
+	"github.com/proxywatch/proxywatch/internal/sqlitestore"
+	"github.com/proxywatch/proxywatch/internal/tail"
+)
+
+// sshdFailures returns n sshd "Failed password" lines from addr, stamped
+// with the wall clock in UTC.
+func sshdFailures(addr string, n, port int) string {
+	var s string
+	for i := range n {
+		s += fmt.Sprintf("%s web1 sshd[%d]: Failed password for root from %s port %d ssh2\n",
+			time.Now().UTC().Format(time.Stamp), 4000+port+i, addr, port+i)
+	}
+	return s
+}
+
+func appendFile(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runApp starts the daemon on cfg and returns it with a stop function
+// that waits for it to end.
+func runApp(t *testing.T, cfg config.File) (*App, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := New(ctx, cfg, quiet())
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return a, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run() = %v", err)
+		}
+	}
+}
+
+// storedSeq reads the committed position of source from the store.
+func storedSeq(t *testing.T, cfg config.File, source string) uint64 {
+	t.Helper()
+	st, err := sqlitestore.Open(context.Background(), cfg.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pos, err := st.Positions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cp tail.Checkpoint
+	if b, ok := pos[source]; ok {
+		if err := json.Unmarshal(b, &cp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cp.Seq
+}
+
+// TestServeLoginWatch follows an sshd log in serve: lines already in the
+// file are not judged (start: end), a brute forcer's appended failures
+// become a ban that the verdict table lists, positions are committed with
+// it, and after a restart the source resumes on the next line: the ban is
+// not taken twice, its alert not recorded twice, and new lines are read.
+func TestServeLoginWatch(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.AuthWatch.Lateness = 0
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "auth.log")
+	appendFile(t, logPath, sshdFailures("198.51.100.9", 8, 100))
+	cfg.Logs.Sources = []config.LogSource{{Name: "auth", Path: logPath, Format: logparse.FormatSSHD,
+		Poll: 20 * time.Millisecond, SSHD: &logparse.SSHDConfig{TimeZone: "UTC"}}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	a, stop := runApp(t, cfg)
+	old, brute := netip.MustParseAddr("198.51.100.9"), netip.MustParseAddr("203.0.113.5")
+	// The source may not have found the end of the file yet: append
+	// failures one at a time until the brute forcer is listed.
+	appended := 0
+	waitFor(t, 10*time.Second, "the brute forcer listed", func() bool {
+		if lookupListed(a.table, brute) {
+			return true
+		}
+		appendFile(t, logPath, sshdFailures(brute.String(), 1, 200+appended))
+		appended++
+		return false
+	})
+	if lookupListed(a.table, old) {
+		t.Errorf("%s, logged before serve started with start: end, was decided", old)
+	}
+	if as := a.watch.Assess(brute, "root", 0); as.Action != "deny" {
+		t.Errorf("Assess(%s) = %+v, want deny", brute, as)
+	}
+	stop()
+	// Sequence numbers count the lines the source delivered: the ones
+	// appended, not the eight skipped by start: end.
+	seq := storedSeq(t, cfg, "auth")
+	if seq < 5 || seq > uint64(appended) {
+		t.Errorf("committed position after %d appended lines: seq %d, want 5 to %d", appended, seq, appended)
+	}
+	alertsBefore := countAlerts(t, cfg)
+
+	// Lines written while the daemon is down are read after the restart,
+	// and the lines before the committed position are not read again.
+	appendFile(t, logPath, sshdFailures("198.51.100.77", 2, 300))
+	a, stop = runApp(t, cfg)
+	waitFor(t, 5*time.Second, "the two new lines", func() bool { return a.logs.srcs[0].lines.Load() == 2 })
+	if st := a.dm.Stats(); st.Taken != 0 || st.Duplicate != 0 {
+		t.Errorf("after restart the decision process took %d and saw %d duplicates, want 0 and 0 (nothing re-read)", st.Taken, st.Duplicate)
+	}
+	if !lookupListed(a.table, brute) {
+		t.Errorf("%s not listed after restart", brute)
+	}
+	stop()
+	if got := storedSeq(t, cfg, "auth"); got != seq+2 {
+		t.Errorf("committed position after 2 more lines: seq %d, want %d", got, seq+2)
+	}
+	if n := countAlerts(t, cfg); n != alertsBefore {
+		t.Errorf("alerts after restart: %d, before: %d; want no new alert", n, alertsBefore)
+	}
+}
+
+func countAlerts(t *testing.T, cfg config.File) int {
+	t.Helper()
+	st, err := sqlitestore.Open(context.Background(), cfg.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	as, err := st.Alerts(context.Background(), time.Time{}, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) == 0 {
+		t.Errorf("no alert stored")
+	}
+	return len(as)
+}

@@ -1,0 +1,32 @@
+package config
+
+import (
+	"errors"
+
+	"github.com/proxywatch/proxywatch/internal/flow/netflow"
+	"github.com/proxywatch/proxywatch/internal/flow/stitch"
+)
+
+// Flows configures the live flow pipeline of serve: the NetFlow v5, v9
+// and IPFIX collector and the stitcher that joins its records into
+// sessions for the flow detectors (section flowwatch).
+type Flows struct {
+	Collector netflow.Config `yaml:"collector"`
+	Stitch    stitch.Config  `yaml:"stitch"`
+}
+
+// DefaultFlows returns the collector's and the stitcher's defaults; the
+// collector is off and, like every listener by default, on loopback.
+func DefaultFlows() Flows {
+	c := netflow.DefaultConfig()
+	c.Listen = "127.0.0.1:2055"
+	return Flows{Collector: c, Stitch: stitch.DefaultConfig()}
+}
+
+// Validate reports every problem in c.
+func (c Flows) Validate() error {
+	var errs []error
+	errs = append(errs, prefixed("collector", c.Collector.Validate())...)
+	errs = append(errs, prefixed("stitch", c.Stitch.Validate())...)
+	return errors.Join(errs...)
+}
