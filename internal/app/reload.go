@@ -21,6 +21,7 @@ import (
 // for them.
 func (a *App) Reload(ctx context.Context, cfg config.File) error {
 	a.table.SetAllowlist(cfg.Allowlist.Effective())
+	a.dm.SetAllowlist(cfg.Allowlist.Effective())
 	a.log.Info("allowlist reloaded", slog.Int("prefixes", len(cfg.Allowlist.Effective())))
 	if _, err := a.feeds.Update(ctx); err != nil {
 		a.log.Warn("feed refresh after reload", slog.Any("err", err))
@@ -31,7 +32,9 @@ func (a *App) Reload(ctx context.Context, cfg config.File) error {
 		"feeds": {a.cfg.Feeds, cfg.Feeds}, "verdict": {a.cfg.Verdict, cfg.Verdict},
 		"enrich": {a.cfg.Enrich, cfg.Enrich}, "telemetry": {a.cfg.Telemetry, cfg.Telemetry},
 		"api": {a.cfg.API, cfg.API}, "forwardauth": {a.cfg.ForwardAuth, cfg.ForwardAuth},
-		"dnsbl": {a.cfg.DNSBL, cfg.DNSBL},
+		"dnsbl": {a.cfg.DNSBL, cfg.DNSBL}, "authwatch": {a.cfg.AuthWatch, cfg.AuthWatch},
+		"decisions": {a.cfg.Decisions, cfg.Decisions}, "flowwatch": {a.cfg.FlowWatch, cfg.FlowWatch},
+		"logs": {a.cfg.Logs, cfg.Logs}, "flows": {a.cfg.Flows, cfg.Flows},
 	} {
 		if !reflect.DeepEqual(pair[0], pair[1]) {
 			restart = append(restart, name)

@@ -123,6 +123,15 @@ func New(cfg Config, deps Deps) (*Manager, error) {
 	return m, nil
 }
 
+// SetAllowlist replaces the allowlist that new proposals and operators'
+// decisions are checked against (a reload). Live decisions are kept.
+func (m *Manager) SetAllowlist(ps []netip.Prefix) {
+	a := policy.NewAllowlist(ps)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.allow = a
+}
+
 // Stats returns the counts so far.
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
@@ -352,7 +361,10 @@ func (m *Manager) Add(ctx context.Context, d proxywatch.Decision) (proxywatch.De
 	if err := m.cfg.CheckSubject(d.Subject); err != nil {
 		return d, err
 	}
-	if m.allow.Covers(d.Subject) {
+	m.mu.Lock()
+	covered := m.allow.Covers(d.Subject)
+	m.mu.Unlock()
+	if covered {
 		return d, fmt.Errorf("decision subject %s: allowlisted: %w", d.Subject, proxywatch.ErrInvalid)
 	}
 	if d.Action == "" {
