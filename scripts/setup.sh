@@ -16,9 +16,11 @@ if [ "${1:-}" = "--test" ]; then
 	#   fail2ban, sshguard       the login detectors' peers
 	#   nginx, caddy             forward-auth end to end
 	#   nft, ipset, ip           firewall exports applied inside test network namespaces
+	#   mmdblookup               reads the simulator's MaxMind-layout databases
 	for pair in tshark:tshark nfcapd:nfdump softflowd:softflowd tcpdump:tcpdump rbldnsd:rbldnsd \
 		fail2ban-regex:fail2ban sshg-parser:sshguard nginx:nginx-light caddy:caddy \
-		nft:nftables ipset:ipset iptables:iptables ip:iproute2 curl:curl bc:bc python3:python3; do
+		nft:nftables ipset:ipset iptables:iptables ip:iproute2 curl:curl bc:bc python3:python3 \
+		mmdblookup:mmdb-bin; do
 		prog=${pair%%:*} pkg=${pair#*:}
 		command -v "$prog" >/dev/null 2>&1 || [ -x "/usr/sbin/$prog" ] || [ -x "/usr/libexec/sshguard/$prog" ] || need+=("$pkg")
 	done

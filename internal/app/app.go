@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg config.File, log *slog.Logger) (_ *App, err er
 	if err := a.newLoginWatch(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.newFlowPipeline(); err != nil {
+	if err := a.newFlowPipeline(ctx); err != nil {
 		return nil, err
 	}
 	registerMetrics(a.tel.Registry, a.table, a.follow)

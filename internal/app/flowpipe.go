@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,31 +28,36 @@ import (
 // inside hosts are only reported (API /v1/hosts).
 type flowPipeline struct {
 	log   *slog.Logger
-	col   *netflow.Collector
+	col   *netflow.Collector // nil without flows.collector.enabled
+	zeek  []*zeekSource
 	st    *stitch.Stitcher
 	watch *flowwatch.Watch
 	pc    net.PacketConn
 	store store.Store
 	inds  chan proxywatch.Indicator
 
+	zeekClose sync.Once
+
 	dropped atomic.Uint64 // indicators not written because the queue was full
 	written atomic.Uint64
 }
 
 // newFlowPipeline builds the pipeline and binds the collector's socket
-// when flows.collector is enabled.
-func (a *App) newFlowPipeline() error {
+// when flows.collector is enabled, and opens the Zeek logs of flows.zeek.
+func (a *App) newFlowPipeline(ctx context.Context) error {
 	cfg := a.cfg.Flows
-	if !cfg.Collector.Enabled {
+	if !cfg.Collector.Enabled && len(cfg.Zeek) == 0 {
 		return nil
 	}
 	fp := &flowPipeline{log: a.log.With("component", "flows"), store: a.store, inds: make(chan proxywatch.Indicator, 4096)}
 	var err error
-	if fp.col, err = netflow.New(cfg.Collector, netflow.Deps{Logger: fp.log, Registerer: a.tel.Registry}); err != nil {
-		return err
-	}
-	if fp.st, err = stitch.New(cfg.Stitch); err != nil {
-		return fmt.Errorf("flows: stitch: %w", err)
+	if cfg.Collector.Enabled {
+		if fp.col, err = netflow.New(cfg.Collector, netflow.Deps{Logger: fp.log, Registerer: a.tel.Registry}); err != nil {
+			return err
+		}
+		if fp.st, err = stitch.New(cfg.Stitch); err != nil {
+			return fmt.Errorf("flows: stitch: %w", err)
+		}
 	}
 	fp.watch, err = flowwatch.New(a.cfg.FlowWatch, flowwatch.Deps{
 		Logger: a.log.With("component", "flowwatch"),
@@ -71,10 +77,16 @@ func (a *App) newFlowPipeline() error {
 	if err != nil {
 		return err
 	}
-	if fp.pc, err = net.ListenPacket("udp", cfg.Collector.Listen); err != nil {
-		return fmt.Errorf("flows: listen: %w", err)
+	if err := fp.openZeek(ctx, cfg.Zeek); err != nil {
+		return err
 	}
-	a.closers = append(a.closers, fp.pc.Close)
+	a.closers = append(a.closers, func() error { fp.closeZeek(); return nil })
+	if fp.col != nil {
+		if fp.pc, err = net.ListenPacket("udp", cfg.Collector.Listen); err != nil {
+			return fmt.Errorf("flows: listen: %w", err)
+		}
+		a.closers = append(a.closers, fp.pc.Close)
+	}
 	a.flows = fp
 	a.procs = append(a.procs, proc{"flows", fp.Run})
 	return nil
@@ -86,15 +98,10 @@ func (fp *flowPipeline) Run(ctx context.Context) error {
 	sessions := make(chan []flow.Session, 16)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	stitched := make(chan struct{})
-	go func() {
-		defer close(stitched)
-		fp.st.Run(fp.col.Batches(), sessions, stitch.RunOptions{Recycle: fp.col.Recycle, Tick: tick.C})
-	}()
 	detected := make(chan error, 1)
 	go func() {
-		// The detectors stop when the stitcher closes sessions, not on
-		// ctx: what is still in the pipe is judged first.
+		// The detectors stop when their input closes, not on ctx: what
+		// is still in the pipe is judged first.
 		detected <- fp.watch.RunBatches(context.WithoutCancel(ctx), sessions)
 		close(fp.inds)
 	}()
@@ -103,8 +110,25 @@ func (fp *flowPipeline) Run(ctx context.Context) error {
 		defer close(writer)
 		fp.writeIndicators(context.WithoutCancel(ctx))
 	}()
-	serr := fp.col.Serve(ctx, fp.pc)
-	<-stitched
+	zeekDone := make(chan struct{})
+	go func() {
+		defer close(zeekDone)
+		fp.runZeek(ctx)
+	}()
+	var serr error
+	if fp.col != nil {
+		stitched := make(chan struct{})
+		go func() {
+			defer close(stitched)
+			fp.st.Run(fp.col.Batches(), sessions, stitch.RunOptions{Recycle: fp.col.Recycle, Tick: tick.C})
+		}()
+		serr = fp.col.Serve(ctx, fp.pc)
+		<-stitched
+		<-zeekDone
+	} else {
+		<-zeekDone
+		close(sessions)
+	}
 	derr := <-detected
 	<-writer
 	if serr != nil {

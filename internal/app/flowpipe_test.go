@@ -1,12 +1,16 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/proxywatch/proxywatch"
+	"github.com/proxywatch/proxywatch/internal/config"
 	"github.com/proxywatch/proxywatch/internal/flowwatch"
 	"github.com/proxywatch/proxywatch/internal/sim"
 )
@@ -63,5 +67,57 @@ func TestServeFlows(t *testing.T) {
 	}
 	t.Logf("sent %d records in %d datagrams; inside hosts by role %v; %d indicators promoted",
 		sum.FlowRecords, sum.LiveSent, roles, a.flows.written.Load())
+	stop()
+}
+
+// TestServeZeek follows a Zeek conn.log in serve: the simulator's smoke
+// scenario written as the file grows reaches the flow detectors, and the
+// position is committed so that a restart does not read the file again.
+func TestServeZeek(t *testing.T) {
+	out := t.TempDir()
+	sc, err := sim.LoadScenario("smoke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now().UTC().Truncate(time.Second)
+	if err := sim.Override(&sc, []string{"start=" + end.Add(-12*time.Hour).Format(time.RFC3339)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Run(context.Background(), sc, sim.Options{OutDir: out, Size: "small", Outputs: []string{sim.OutZeek}}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := os.ReadFile(filepath.Join(out, "conn.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	logPath := filepath.Join(t.TempDir(), "conn.log")
+	cfg.Flows.Zeek = []config.FileSource{{Name: "zeek", Path: logPath, Start: "beginning", Poll: 20 * time.Millisecond}}
+	cfg.FlowWatch.Enabled = true
+	cfg.FlowWatch.Inside = []netip.Prefix{netip.MustParsePrefix("198.18.0.0/15")}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, stop := runApp(t, cfg)
+	half := bytes.LastIndexByte(conn[:len(conn)/2], '\n') + 1
+	appendFile(t, logPath, string(conn[:half]))
+	time.Sleep(100 * time.Millisecond)
+	appendFile(t, logPath, string(conn[half:]))
+	lines := bytes.Count(conn, []byte("\n"))
+	waitFor(t, 30*time.Second, "an inside host reported", func() bool { return len(a.flows.watch.Report()) > 0 })
+	z := a.flows.zeek[0]
+	waitFor(t, 30*time.Second, "every line read", func() bool { z.mu.Lock(); defer z.mu.Unlock(); return z.last.Seq == uint64(lines) })
+	if z.errs.Load() != 0 {
+		t.Errorf("%d Zeek lines refused", z.errs.Load())
+	}
+	stop()
+	if cp := storedPos(t, cfg, "zeek:zeek"); cp.Seq != uint64(lines) {
+		t.Errorf("committed Zeek position: seq %d, want %d", cp.Seq, lines)
+	}
+	a, stop = runApp(t, cfg)
+	time.Sleep(200 * time.Millisecond)
+	if n := a.flows.zeek[0].sessions.Load(); n != 0 {
+		t.Errorf("after restart %d sessions read again, want 0", n)
+	}
 	stop()
 }

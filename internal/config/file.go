@@ -106,8 +106,8 @@ func (f File) Validate() error {
 	errs = append(errs, prefixed("flowwatch", f.FlowWatch.Validate())...)
 	errs = append(errs, prefixed("logs", f.Logs.Validate())...)
 	errs = append(errs, prefixed("flows", f.Flows.Validate())...)
-	if f.Flows.Collector.Enabled && !f.FlowWatch.Enabled {
-		errs = append(errs, errors.New("flows.collector.enabled: the collector feeds the flow detectors: set flowwatch.enabled (and flowwatch.inside) too"))
+	if (f.Flows.Collector.Enabled || len(f.Flows.Zeek) > 0) && !f.FlowWatch.Enabled {
+		errs = append(errs, errors.New("flows: the collector and Zeek sources feed the flow detectors: set flowwatch.enabled (and flowwatch.inside) too"))
 	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/proxywatch/proxywatch/internal/flow/netflow"
 	"github.com/proxywatch/proxywatch/internal/flow/stitch"
@@ -13,6 +14,10 @@ import (
 type Flows struct {
 	Collector netflow.Config `yaml:"collector"`
 	Stitch    stitch.Config  `yaml:"stitch"`
+	// Zeek lists Zeek conn.log files (TSV with its header, or JSON)
+	// followed by name through Zeek's rename rotation; their sessions go
+	// to the flow detectors as they are written.
+	Zeek []FileSource `yaml:"zeek"`
 }
 
 // DefaultFlows returns the collector's and the stitcher's defaults; the
@@ -28,5 +33,17 @@ func (c Flows) Validate() error {
 	var errs []error
 	errs = append(errs, prefixed("collector", c.Collector.Validate())...)
 	errs = append(errs, prefixed("stitch", c.Stitch.Validate())...)
+	names := map[string]int{}
+	for i, z := range c.Zeek {
+		at := fmt.Sprintf("zeek[%d]", i)
+		if z.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.name: must be set", at))
+		} else if j, dup := names[z.Name]; dup {
+			errs = append(errs, fmt.Errorf("%s.name %q: also the name of zeek[%d]", at, z.Name, j))
+		} else {
+			names[z.Name] = i
+		}
+		errs = append(errs, prefixed(at, z.Tail().Validate())...)
+	}
 	return errors.Join(errs...)
 }

@@ -21,27 +21,14 @@ type Logs struct {
 	Commit time.Duration `yaml:"commit"`
 }
 
-// A LogSource is one followed log: a file followed by name through
-// rotation (tail), standard input ("-"), or the journal, and the format
-// of its lines (logparse). Unset fields take the tail and logparse
-// defaults, except Start, which is "end" for a file without a stored
-// position: serve judges new lines only unless told otherwise.
+// A LogSource is one followed login log: a file followed by name through
+// rotation, standard input ("-"), or the journal, and the format of its
+// lines (logparse). Unset parser fields take the logparse defaults.
 type LogSource struct {
-	// Name names the source in positions, events and alerts; it must be
-	// unique and stable (a new name starts the source afresh).
-	Name string `yaml:"name"`
-	// Path is the file followed ("-" for standard input). Exactly one of
-	// Path and Journal is set.
-	Path string `yaml:"path"`
-	// Journal reads `journalctl -o json` (format sshd only).
+	FileSource `yaml:",inline"`
+	// Journal reads `journalctl -o json` (format sshd only); Path is then
+	// empty.
 	Journal *JournalSource `yaml:"journal"`
-
-	Rotated     []string      `yaml:"rotated"`
-	Start       string        `yaml:"start"`
-	Poll        time.Duration `yaml:"poll"`
-	RotateWait  time.Duration `yaml:"rotate_wait"`
-	MaxLine     int           `yaml:"max_line"`
-	Fingerprint int           `yaml:"fingerprint"`
 
 	// Format is sshd, access or json; the section of that name configures
 	// the parser.
@@ -49,6 +36,24 @@ type LogSource struct {
 	SSHD   *logparse.SSHDConfig   `yaml:"sshd"`
 	Access *logparse.AccessConfig `yaml:"access"`
 	JSON   *logparse.JSONConfig   `yaml:"json"`
+}
+
+// A FileSource is a file serve follows by name through rotation (package
+// tail). Unset fields take the tail defaults, except Start, which is
+// "end" without a stored position: serve judges new lines only unless
+// told otherwise.
+type FileSource struct {
+	// Name names the source in positions, events and alerts; it must be
+	// unique and stable (a new name starts the source afresh).
+	Name string `yaml:"name"`
+	// Path is the file followed ("-" for standard input).
+	Path        string        `yaml:"path"`
+	Rotated     []string      `yaml:"rotated"`
+	Start       string        `yaml:"start"`
+	Poll        time.Duration `yaml:"poll"`
+	RotateWait  time.Duration `yaml:"rotate_wait"`
+	MaxLine     int           `yaml:"max_line"`
+	Fingerprint int           `yaml:"fingerprint"`
 }
 
 // A JournalSource is where journal entries come from: a command (default:
@@ -62,7 +67,7 @@ type JournalSource struct {
 func DefaultLogs() Logs { return Logs{Commit: time.Second} }
 
 // Tail returns the source's tail configuration, defaults filled in.
-func (s LogSource) Tail() tail.Config {
+func (s FileSource) Tail() tail.Config {
 	c := tail.DefaultConfig()
 	c.Name, c.Path, c.Rotated, c.Start = s.Name, s.Path, s.Rotated, tail.StartEnd
 	if s.Start != "" {

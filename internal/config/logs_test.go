@@ -12,7 +12,7 @@ import (
 // and parser defaults, and that a parser section overrides only what it
 // sets.
 func TestLogSourceDefaults(t *testing.T) {
-	s := LogSource{Name: "web", Path: "/var/log/access.log", Format: "json", Poll: time.Second,
+	s := LogSource{FileSource: FileSource{Name: "web", Path: "/var/log/access.log", Poll: time.Second}, Format: "json",
 		JSON: &logparse.JSONConfig{Service: "portal", Fields: logparse.JSONFields{Addr: "client.ip"}}}
 	tc := s.Tail()
 	if tc.Start != tail.StartEnd || tc.Poll != time.Second || tc.MaxLine != tail.DefaultConfig().MaxLine || tc.Name != "web" {
@@ -29,7 +29,7 @@ func TestLogSourceDefaults(t *testing.T) {
 	if _, ok := s.JournalConfig(); ok {
 		t.Errorf("JournalConfig() ok for a file source")
 	}
-	j := LogSource{Name: "j", Format: "sshd", Journal: &JournalSource{File: "/tmp/rec.json"}}
+	j := LogSource{FileSource: FileSource{Name: "j"}, Format: "sshd", Journal: &JournalSource{File: "/tmp/rec.json"}}
 	jc, ok := j.JournalConfig()
 	if !ok || jc.File != "/tmp/rec.json" || len(jc.Command) == 0 || jc.Name != "j" {
 		t.Errorf("JournalConfig() = %+v, %v", jc, ok)
