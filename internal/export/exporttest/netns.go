@@ -259,6 +259,16 @@ func mac(t testing.TB, ns *Namespace, dev string) string {
 	return f[2]
 }
 
+// confirmTimeout is how long a second attempt waits before a connection
+// counts as dropped.
+const confirmTimeout = 1500 * time.Millisecond
+
+// isTimeout reports whether err is a connect timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 // Connect opens a TCP connection from the client address src to the
 // server address of its family, and reports the error, if any, after at
 // most timeout. A dropped SYN shows as a timeout.
@@ -283,6 +293,11 @@ func (l *Link) Connect(src netip.Addr, timeout time.Duration) error {
 func (l *Link) Blocked(t testing.TB, src netip.Addr) bool {
 	t.Helper()
 	err := l.Connect(src, 300*time.Millisecond)
+	if isTimeout(err) {
+		// A loaded machine can take longer than that to answer: a drop
+		// is confirmed by a second, longer attempt.
+		err = l.Connect(src, confirmTimeout)
+	}
 	if err == nil {
 		return false
 	}
