@@ -15,6 +15,26 @@ import (
 	"github.com/proxywatch/proxywatch/internal/sim"
 )
 
+// simulateNow runs the simulator's smoke scenario at its small size,
+// dated so that it ends now.
+func simulateNow(t *testing.T, o sim.Options) sim.Summary {
+	t.Helper()
+	sc, err := sim.LoadScenario("smoke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now().UTC().Truncate(time.Second)
+	if err := sim.Override(&sc, []string{"start=" + end.Add(-12*time.Hour).Format(time.RFC3339)}); err != nil {
+		t.Fatal(err)
+	}
+	o.Size = "small"
+	sum, err := sim.Run(context.Background(), sc, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
 // TestServeFlows runs the flow pipeline of serve: the simulator's smoke
 // scenario, dated so that it ends now, is exported live as IPFIX to the
 // collector on loopback, and the detectors must report compromised
@@ -32,19 +52,8 @@ func TestServeFlows(t *testing.T) {
 	a, stop := runApp(t, cfg)
 	addr := a.flows.pc.LocalAddr().String()
 
-	sc, err := sim.LoadScenario("smoke")
-	if err != nil {
-		t.Fatal(err)
-	}
-	end := time.Now().UTC().Truncate(time.Second)
-	if err := sim.Override(&sc, []string{"start=" + end.Add(-12*time.Hour).Format(time.RFC3339)}); err != nil {
-		t.Fatal(err)
-	}
-	sum, err := sim.Run(context.Background(), sc, sim.Options{OutDir: t.TempDir(), Size: "small", Outputs: []string{},
+	sum := simulateNow(t, sim.Options{OutDir: t.TempDir(), Outputs: []string{},
 		Live: &sim.LiveOptions{Addr: addr, Rate: 20000, Version: 10}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	waitFor(t, 30*time.Second, "every exported record decoded", func() bool {
 		var n uint64
 		for _, v := range a.flows.col.Stats().Records {
@@ -75,17 +84,7 @@ func TestServeFlows(t *testing.T) {
 // position is committed so that a restart does not read the file again.
 func TestServeZeek(t *testing.T) {
 	out := t.TempDir()
-	sc, err := sim.LoadScenario("smoke")
-	if err != nil {
-		t.Fatal(err)
-	}
-	end := time.Now().UTC().Truncate(time.Second)
-	if err := sim.Override(&sc, []string{"start=" + end.Add(-12*time.Hour).Format(time.RFC3339)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.Run(context.Background(), sc, sim.Options{OutDir: out, Size: "small", Outputs: []string{sim.OutZeek}}); err != nil {
-		t.Fatal(err)
-	}
+	simulateNow(t, sim.Options{OutDir: out, Outputs: []string{sim.OutZeek}})
 	conn, err := os.ReadFile(filepath.Join(out, "conn.log"))
 	if err != nil {
 		t.Fatal(err)

@@ -33,17 +33,10 @@ func (c Flows) Validate() error {
 	var errs []error
 	errs = append(errs, prefixed("collector", c.Collector.Validate())...)
 	errs = append(errs, prefixed("stitch", c.Stitch.Validate())...)
-	names := map[string]int{}
+	names := sourceNames{}
 	for i, z := range c.Zeek {
-		at := fmt.Sprintf("zeek[%d]", i)
-		if z.Name == "" {
-			errs = append(errs, fmt.Errorf("%s.name: must be set", at))
-		} else if j, dup := names[z.Name]; dup {
-			errs = append(errs, fmt.Errorf("%s.name %q: also the name of zeek[%d]", at, z.Name, j))
-		} else {
-			names[z.Name] = i
-		}
-		errs = append(errs, prefixed(at, z.Tail().Validate())...)
+		errs = names.check(errs, "zeek", i, z.Name)
+		errs = append(errs, prefixed(fmt.Sprintf("zeek[%d]", i), z.Tail().Validate())...)
 	}
 	return errors.Join(errs...)
 }

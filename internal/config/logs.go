@@ -142,22 +142,32 @@ func overlayValue(dst, src reflect.Value) {
 	}
 }
 
+// sourceNames checks that sources' names are set and unique.
+type sourceNames map[string]int
+
+// check appends to errs the problem with list[i]'s name, if any.
+func (n sourceNames) check(errs []error, list string, i int, name string) []error {
+	at := fmt.Sprintf("%s[%d]", list, i)
+	if name == "" {
+		return append(errs, fmt.Errorf("%s.name: must be set", at))
+	}
+	if j, dup := n[name]; dup {
+		return append(errs, fmt.Errorf("%s.name %q: also the name of %s[%d]", at, name, list, j))
+	}
+	n[name] = i
+	return errs
+}
+
 // Validate reports every problem in c, naming the source by index.
 func (c Logs) Validate() error {
 	var errs []error
 	if c.Commit < 10*time.Millisecond || c.Commit > time.Minute {
 		errs = append(errs, fmt.Errorf("commit %s: must be between 10ms and 1m", c.Commit))
 	}
-	names := map[string]int{}
+	names := sourceNames{}
 	for i, s := range c.Sources {
 		at := fmt.Sprintf("sources[%d]", i)
-		if s.Name == "" {
-			errs = append(errs, fmt.Errorf("%s.name: must be set", at))
-		} else if j, dup := names[s.Name]; dup {
-			errs = append(errs, fmt.Errorf("%s.name %q: also the name of sources[%d]", at, s.Name, j))
-		} else {
-			names[s.Name] = i
-		}
+		errs = names.check(errs, "sources", i, s.Name)
 		switch {
 		case s.Journal != nil && s.Path != "":
 			errs = append(errs, fmt.Errorf("%s: path and journal: set only one", at))
