@@ -2,7 +2,6 @@ package flowwatch
 
 import (
 	"math"
-	"slices"
 )
 
 // pairRing is how many connection start times a pair keeps: with a
@@ -42,7 +41,12 @@ type pairState struct {
 	score       float32 // last beacon score
 	scoredN     int32   // connections in the window when scored
 	interval    float32 // median interval when scored, seconds
-	scoredAt    int64
+	scoredAt    int64   // event time of the last scoring, µs
+	scoredRound int64   // the round (Stats.Evals) of the last scoring
+	// pending is set when the pair was due for scoring at scoredAt but
+	// nothing has needed the score yet: the score is worked out from the
+	// state as it was then, so it must be settled before the state changes.
+	pending bool
 }
 
 func (p *pairState) add(start, end int64, origBytes uint64, failed bool) {
@@ -142,8 +146,15 @@ func scoreBeacon(p *pairState, now, window int64, scratch []float64) (beaconScor
 	sz, hc := buf[3*n:3*n:3*n+sizeRing], buf[3*n+sizeRing:3*n+sizeRing:3*n+sizeRing+24]
 	var b beaconScores
 	from := uint32(max(now-window, 0) / 1e6)
-	for i := 0; i < min(int(p.n), pairRing); i++ {
-		if t := p.ts[i]; t >= from {
+	// Oldest first: the ring holds start times nearly in order, which
+	// insertion sort puts right in one pass.
+	held := min(int(p.n), pairRing)
+	oldest := 0
+	if int(p.n) > pairRing {
+		oldest = int(p.head % pairRing)
+	}
+	for j := range held {
+		if t := p.ts[(oldest+j)%pairRing]; t >= from {
 			ts = append(ts, float64(t))
 		}
 	}
@@ -151,7 +162,7 @@ func scoreBeacon(p *pairState, now, window int64, scratch []float64) (beaconScor
 	if len(ts) < 4 {
 		return b, scratch
 	}
-	slices.Sort(ts)
+	sortFloats(ts)
 	for i := 1; i < len(ts); i++ {
 		if d := ts[i] - ts[i-1]; d > 0 {
 			iv = append(iv, d)
@@ -160,13 +171,13 @@ func scoreBeacon(p *pairState, now, window int64, scratch []float64) (beaconScor
 	if len(iv) < 3 {
 		return b, scratch
 	}
-	slices.Sort(iv)
+	sortFloats(iv)
 	b.Interval = quantile(iv, 0.5)
 	b.TS = (skewScore(iv) + madmScore(iv, dev)) / 2
 	for i := 0; i < min(int(p.n), sizeRing); i++ {
 		sz = append(sz, float64(p.sizes[i]))
 	}
-	slices.Sort(sz)
+	sortFloats(sz)
 	b.DS = (skewScore(sz) + madmScoreDefault(sz, 1, dev)) / 2
 	hc = p.hours.counts(now, p.first, hc)
 	b.Hist = histScore(hc)
@@ -174,6 +185,20 @@ func scoreBeacon(p *pairState, now, window int64, scratch []float64) (beaconScor
 	b.Dur = math.Max(0, math.Min(1, span*2)) // half the window covered counts as full
 	b.Score = (b.TS + b.DS + b.Hist + b.Dur) / 4
 	return b, scratch
+}
+
+// sortFloats sorts v, a few dozen values at most and often nearly in
+// order, by insertion. v holds no NaN.
+func sortFloats(v []float64) {
+	for i := 1; i < len(v); i++ {
+		x := v[i]
+		j := i
+		for j > 0 && v[j-1] > x {
+			v[j] = v[j-1]
+			j--
+		}
+		v[j] = x
+	}
 }
 
 // quantile returns the q-quantile of sorted v by linear interpolation.
@@ -211,11 +236,23 @@ func madmScoreDefault(v []float64, def float64, buf []float64) float64 {
 	if med < 1 {
 		return def
 	}
+	// The deviations of sorted v fall towards the median and rise after
+	// it: merging the two runs sorts them.
 	dev := buf[:0]
-	for _, x := range v {
-		dev = append(dev, math.Abs(x-med))
+	hi := 0
+	for hi < len(v) && v[hi] < med {
+		hi++
 	}
-	slices.Sort(dev)
+	lo := hi - 1
+	for lo >= 0 || hi < len(v) {
+		if hi >= len(v) || lo >= 0 && med-v[lo] <= v[hi]-med {
+			dev = append(dev, med-v[lo])
+			lo--
+		} else {
+			dev = append(dev, v[hi]-med)
+			hi++
+		}
+	}
 	s := (med - quantile(dev, 0.5)) / med
 	if s < 0 || math.IsNaN(s) {
 		return 0

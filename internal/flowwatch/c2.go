@@ -15,11 +15,11 @@ const maxAggHosts = 2048
 // c2agg gathers, in one round, the pairs of one outside endpoint.
 type c2agg struct {
 	clients, periodic, suspects int
-	conns                       int
 	hosts                       []pairRef // in the round's arena
 	off, size                   int       // where in the arena, and how many at most
 	single                      pairKey   // the pair, while there is only one
-	singleScores                beaconScores
+	c2cand                      bool      // a C2 candidate
+	scored                      bool      // its pairs' beacon scores count (C2 and collector candidates)
 }
 
 type pairRef struct {
@@ -45,14 +45,16 @@ func (t *aggTable) reset() *aggTable {
 	return t
 }
 
-func (t *aggTable) get(k epKey) *c2agg {
+// index returns the index of k's c2agg in list, adding it if new.
+func (t *aggTable) index(k epKey) int32 {
 	if i, ok := t.idx[k]; ok {
-		return &t.list[i]
+		return i
 	}
-	t.idx[k] = int32(len(t.list))
+	i := int32(len(t.list))
+	t.idx[k] = i
 	t.keys = append(t.keys, k)
 	t.list = append(t.list, c2agg{})
-	return &t.list[len(t.list)-1]
+	return i
 }
 
 func (t *aggTable) find(k epKey) *c2agg {
@@ -91,59 +93,69 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 			e.flags |= epCollCand
 		}
 	}
-	// One pass over the pairs: beacon scores, clients per endpoint.
+	// One pass over the pairs: clients per endpoint. Pairs are due for
+	// scoring when they have enough connections and something new since
+	// the last round; the score itself is worked out only where it counts
+	// (pairScores).
 	w.pairs.sweep(func(_ pairKey, p *pairState) bool { return p.last < now-win })
 	aggs := w.aggs.reset()
-	scratch := w.scratch
+	round := w.stats.Evals
+	w.pairAgg = w.pairAgg[:0]
 	for i := range w.pairs.ents {
-		k, p := w.pairs.ents[i].key, &w.pairs.ents[i].val
-		// Pairs are scored when they have enough connections and
-		// something new since the last round.
-		var b beaconScores
+		k, p := &w.pairs.ents[i].key, &w.pairs.ents[i].val
 		if p.n >= int32(w.cfg.Beacon.MinConns) && (p.last > p.scoredAt || p.scoredAt < now-win/4) {
-			b, scratch = scoreBeacon(p, now, win, scratch)
-			p.score, p.scoredAt, p.scoredN, p.interval = float32(b.Score), now, int32(b.N), float32(b.Interval)
-		} else {
-			b.Score, b.N, b.Interval = float64(p.score), int(p.scoredN), float64(p.interval)
+			p.scoredAt, p.scoredRound, p.pending = now, round, true
 		}
-		ek := k.ep()
-		a := aggs.get(ek)
-		a.clients++
-		a.conns += b.N
-		if b.N >= w.cfg.Beacon.MinConns && b.Score >= w.cfg.Beacon.Periodic {
-			a.periodic++
-		}
-		if a.clients == 1 {
-			a.single = k
-			a.singleScores = b
+		ai := aggs.index(k.ep())
+		w.pairAgg = append(w.pairAgg, ai)
+		a := &aggs.list[ai]
+		if a.clients++; a.clients == 1 {
+			a.single = *k
 		}
 	}
-	// Second pass: the clients of each endpoint, laid out in one arena
-	// bounded by the pairs table.
+	// The endpoints whose clients' beacon scores count: C2 candidates
+	// (enough clients, small control traffic) and collector candidates.
 	total := 0
 	for i := range aggs.list {
 		a := &aggs.list[i]
 		a.off, a.size = total, min(a.clients, maxAggHosts)
 		total += a.size
+		if a.clients >= w.cfg.C2.MinClients {
+			a.c2cand = w.c2Candidate(aggs.keys[i], ep)
+			a.scored = a.c2cand
+		}
 	}
+	for i := range w.eps.ents {
+		if w.eps.ents[i].val.flags&epCollCand != 0 {
+			if a := aggs.find(w.eps.ents[i].key); a != nil {
+				a.scored = true
+			}
+		}
+	}
+	// Second pass: the clients of each endpoint, laid out in one arena
+	// bounded by the pairs table, and the periodic ones among them.
 	if cap(w.arena) < total {
 		w.arena = make([]pairRef, total)
 	}
 	arena := w.arena[:total]
 	for i := range w.pairs.ents {
-		k, p := w.pairs.ents[i].key, &w.pairs.ents[i].val
-		a := aggs.find(k.ep())
+		k, p := &w.pairs.ents[i].key, &w.pairs.ents[i].val
+		a := &aggs.list[w.pairAgg[i]]
 		if n := len(a.hosts); n < a.size {
 			a.hosts = arena[a.off : a.off+n+1]
 			a.hosts[n] = pairRef{h: k.in, n: int(p.n), first: p.first, last: p.last}
 		}
+		if a.scored {
+			if b := w.pairScores(p); b.N >= w.cfg.Beacon.MinConns && b.Score >= w.cfg.Beacon.Periodic {
+				a.periodic++
+			}
+		}
 	}
 	// Endpoints a single host talks to: the one-infected-host view.
-	w.scratch = scratch
 	for i := range aggs.list {
 		if a := &aggs.list[i]; a.clients == 1 {
 			if p := w.pairs.get(a.single); p != nil {
-				w.singlePair(a.single, p, &a.singleScores, now)
+				w.singlePair(a.single, p, now)
 			}
 		}
 	}
@@ -174,21 +186,10 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 	var groups []groupKey
 	for i := range aggs.list {
 		k, a := aggs.keys[i], &aggs.list[i]
-		if a.clients < w.cfg.C2.MinClients {
+		if !a.c2cand {
 			continue
 		}
-		e := w.eps.get(k)
-		if e == nil || e.flags&epCollCand != 0 {
-			continue
-		}
-		c := e.counts(ep)
-		if c.fromPkts == 0 {
-			continue // never answers: a collector's business, not a C2's
-		}
-		if pk := c.toPkts + c.fromPkts; pk == 0 || (c.toBytes+c.fromBytes)/pk > w.cfg.C2.MaxPacket {
-			continue
-		}
-		e.flags |= epC2Cand
+		w.eps.get(k).flags |= epC2Cand
 		g := groupOf(k)
 		if cands[g] == nil {
 			groups = append(groups, g)
@@ -227,6 +228,47 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 			}, now)
 		}
 	}
+}
+
+// c2Candidate reports whether endpoint k, with enough clients, is a C2
+// candidate: followed, not a collector candidate, answering, with small
+// control traffic.
+func (w *Watch) c2Candidate(k epKey, ep int64) bool {
+	e := w.eps.get(k)
+	if e == nil || e.flags&epCollCand != 0 {
+		return false
+	}
+	c := e.counts(ep)
+	if c.fromPkts == 0 {
+		return false // never answers: a collector's business, not a C2's
+	}
+	if pk := c.toPkts + c.fromPkts; pk == 0 || (c.toBytes+c.fromBytes)/pk > w.cfg.C2.MaxPacket {
+		return false
+	}
+	return true
+}
+
+// settle works out the score a pair was due for at p.scoredAt, from its
+// state, unchanged since, and caches it.
+func (w *Watch) settle(p *pairState) beaconScores {
+	var b beaconScores
+	b, w.scratch = scoreBeacon(p, p.scoredAt, w.cfg.Window.Microseconds(), w.scratch)
+	p.score, p.scoredN, p.interval = float32(b.Score), int32(b.N), float32(b.Interval)
+	p.pending = false
+	return b
+}
+
+// pairScores returns p's beacon scores as this round sees them: all of
+// them when p was due this round, else the score, connections and
+// interval cached when it last was.
+func (w *Watch) pairScores(p *pairState) beaconScores {
+	if p.scoredRound == w.stats.Evals {
+		return w.settle(p)
+	}
+	if p.pending {
+		w.settle(p)
+	}
+	return beaconScores{Score: float64(p.score), N: int(p.scoredN), Interval: float64(p.interval)}
 }
 
 // collectorish reports whether e receives small one-way datagrams from
@@ -398,10 +440,14 @@ func (w *Watch) reportC2(k epKey, a *c2agg, pinned float64, siblings int, now, e
 // down or sinkholed, and that is strongly periodic or persistent (attempts
 // in most hours of the day). Honest periodic clients (monitoring agents,
 // update checks) reach their servers.
-func (w *Watch) singlePair(k pairKey, p *pairState, b *beaconScores, now int64) {
+func (w *Watch) singlePair(k pairKey, p *pairState, now int64) {
 	cfg := &w.cfg.Beacon
-	if k.prot != flow.ProtoTCP || b.N < cfg.MinConns || !unusualPort(k.port) ||
-		float64(p.fails) < cfg.FailedShare*float64(p.n) {
+	if k.prot != flow.ProtoTCP || !unusualPort(k.port) || float64(p.fails) < cfg.FailedShare*float64(p.n) {
+		return
+	}
+	bs := w.pairScores(p)
+	b := &bs
+	if b.N < cfg.MinConns {
 		return
 	}
 	// Periodic, or persistent: attempts in most hours of the day, as a bot

@@ -180,6 +180,9 @@ func (w *Watch) observePair(k pairKey, e *epState, start, end int64, origBytes u
 			return
 		}
 	}
+	if p.pending {
+		w.settle(p) // the score due is of the state before this connection
+	}
 	p.add(start, end, origBytes, failed)
 }
 

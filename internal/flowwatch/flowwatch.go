@@ -109,6 +109,7 @@ type Watch struct {
 	aggs        aggTable                    // per-endpoint aggregates, reused by each round
 	scratch     []float64
 	arena       []pairRef // the clients of every endpoint, one round at a time
+	pairAgg     []int32   // the aggs index of each pair, one round at a time
 
 	// trace, when set (by tests), receives the features of every subject
 	// scored.
