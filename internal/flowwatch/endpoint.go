@@ -111,8 +111,9 @@ func (w *Watch) epWorth(t int64) func(*epState) float64 {
 	}
 }
 
-// outbound handles a session an inside host h opened to outside r.
-func (w *Watch) outbound(s *flow.Session, h, r addrKey) {
+// outbound handles a session an inside host h opened to outside r; rs
+// and hs are h's relay state and byte history, or nil.
+func (w *Watch) outbound(s *flow.Session, h, r addrKey, rs *relayState, hs *histState) {
 	start, end := s.Start.UnixMicro(), s.End().UnixMicro()
 	ek := epKey{addr: r, port: s.Resp.Port(), prot: s.Proto}
 	failed := failedSession(s)
@@ -141,7 +142,7 @@ func (w *Watch) outbound(s *flow.Session, h, r addrKey) {
 		e.hours.add(start, 1)
 	}
 	w.observePair(pairKey{in: h, out: r, port: ek.port, prot: ek.prot}, e, start, end, s.OrigBytes, failed)
-	w.hostOut(s, h, ek, start, end)
+	w.hostOut(s, h, ek, start, end, rs, hs)
 }
 
 // inbound handles a session outside client c opened to inside host h.

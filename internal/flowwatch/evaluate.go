@@ -63,6 +63,20 @@ func (w *Watch) evalRelays(now, ep int64) {
 				"shifted": float64(c.shifted), "clients": clients, "dests": dests, "share": share, "chance": chance,
 				"port_clients": portClients, "socks": float64(c.socks)})
 		}
+		proxyish := w.proxyPort(r.port) || unusualPort(r.port)
+		var conf uint8
+		switch {
+		case !proxyish || portClients < float64(w.cfg.Exposed.MinClients) && !isRelay:
+		case isRelay || c.socks > 0:
+			conf = 75
+		case c.matched >= 2 && excess >= cfg.MinShare/2:
+			conf = 55
+		default:
+			conf = 40 // many clients on a proxy port, no sign of proxying
+		}
+		if !isRelay && conf == 0 {
+			continue
+		}
 		peers := make([]netip.Addr, 0, r.npeers)
 		for _, p := range r.peers[:r.npeers] {
 			peers = append(peers, p.addr())
@@ -88,17 +102,6 @@ func (w *Watch) evalRelays(now, ep int64) {
 				Summary: fmt.Sprintf("%s relayed %d of %d answered sessions from %.0f outside clients to %.0f destinations",
 					h.addr(), c.matched, c.answered, clients, dests),
 			}, now)
-		}
-		proxyish := w.proxyPort(r.port) || unusualPort(r.port)
-		var conf uint8
-		switch {
-		case !proxyish || portClients < float64(w.cfg.Exposed.MinClients) && !isRelay:
-		case isRelay || c.socks > 0:
-			conf = 75
-		case c.matched >= 2 && excess >= cfg.MinShare/2:
-			conf = 55
-		default:
-			conf = 40 // many clients on a proxy port, no sign of proxying
 		}
 		if conf > 0 {
 			w.suspect[h] |= sExposed

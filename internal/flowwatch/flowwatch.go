@@ -228,37 +228,42 @@ func (w *Watch) process(source string, s *flow.Session) {
 	case !oi && !ri:
 		w.stats.External++
 	case oi:
-		if w.servedFrom(s, keyOf(o)) {
+		// The inside host's states, looked up once: both tables are left
+		// alone until outbound is done with them.
+		h := keyOf(o)
+		rs, hs := w.relays.get(h), w.hosts.get(h)
+		if w.servedFrom(s, h, rs, hs) {
 			rev := reversed(s)
-			w.inbound(&rev, keyOf(r), keyOf(o))
+			w.inbound(&rev, keyOf(r), h)
 			return
 		}
-		w.outbound(s, keyOf(o), keyOf(r))
+		w.outbound(s, h, keyOf(r), rs, hs)
 	default:
 		if w.answerHalf(s, keyOf(o)) {
 			rev := reversed(s)
-			w.outbound(&rev, keyOf(r), keyOf(o))
+			h := keyOf(r)
+			w.outbound(&rev, h, keyOf(o), w.relays.get(h), w.hosts.get(h))
 			return
 		}
 		w.inbound(s, keyOf(o), keyOf(r))
 	}
 }
 
-// servedFrom reports whether the outbound session s of inside host h,
-// from a flow source that cannot tell directions for sure (no Zeek
-// state), leaves from the port h is known to serve outside clients on: it
-// is the answer half of an inbound session.
-func (w *Watch) servedFrom(s *flow.Session, h addrKey) bool {
+// servedFrom reports whether the outbound session s of inside host h
+// (relay state r and byte history st, either nil), from a flow source
+// that cannot tell directions for sure (no Zeek state), leaves from the
+// port h is known to serve outside clients on: it is the answer half of
+// an inbound session.
+func (w *Watch) servedFrom(s *flow.Session, h addrKey, r *relayState, st *histState) bool {
 	if s.State != "" {
 		return false
 	}
 	sport := s.Orig.Port()
-	if r := w.relays.get(h); r != nil && r.portVotes >= 2 && r.port == sport {
+	if r != nil && r.portVotes >= 2 && r.port == sport {
 		return true
 	}
 	// Only sampling leaves sessions half seen; addresses shared by many
 	// (CGNAT) reuse client ports too much for this below.
-	st := w.hosts.get(h)
 	if st == nil || sport == 0 || !s.Sampled {
 		return false
 	}

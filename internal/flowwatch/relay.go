@@ -149,13 +149,9 @@ func (w *Watch) relayIn(s *flow.Session, c, h addrKey) {
 	}
 }
 
-// relayOut offers an outbound session of inside host h to its relay
-// state, if it has one.
-func (w *Watch) relayOut(s *flow.Session, h, dst addrKey) {
-	r := w.relays.get(h)
-	if r == nil {
-		return
-	}
+// relayOut offers an outbound session to dst of an inside host to its
+// relay state r.
+func (w *Watch) relayOut(r *relayState, s *flow.Session, dst addrKey) {
 	out := legOf(s, dst)
 	ep := out.end / w.epochLen
 	r.roll(ep)

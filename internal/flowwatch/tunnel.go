@@ -85,10 +85,12 @@ func (h *histState) spread(dst *[histBuckets]float32, start, end int64, n uint64
 	}
 }
 
-// hostOut records an outbound session of inside host h to endpoint ek.
-func (w *Watch) hostOut(s *flow.Session, h addrKey, ek epKey, start, end int64) {
-	w.relayOut(s, h, ek.addr)
-	st := w.hosts.get(h)
+// hostOut records an outbound session of inside host h to endpoint ek;
+// r and st are h's relay state and byte history, or nil.
+func (w *Watch) hostOut(s *flow.Session, h addrKey, ek epKey, start, end int64, r *relayState, st *histState) {
+	if r != nil {
+		w.relayOut(r, s, ek.addr)
+	}
 	if st == nil {
 		st = w.hosts.put(h, w.hostWorth(end))
 		st.head = end / histWidth
