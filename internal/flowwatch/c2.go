@@ -219,13 +219,7 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 		conf := min(s.conf, 90) - 5
 		for _, r := range a.hosts {
 			w.suspect[r.h] |= sBot
-			w.emit(&proxywatch.Finding{
-				Detector: "bot", Role: proxywatch.RoleBot, Subject: proxywatch.AddrSubject(r.h.addr()), Inside: true,
-				Confidence: conf, Start: us(r.first), End: us(r.last), Peers: []netip.Addr{s.k.addr.addr()},
-				Ports: []uint16{s.k.port}, Counts: map[string]int64{"flows": int64(r.n)},
-				Reasons: []string{"client-of-" + string(s.role)},
-				Summary: fmt.Sprintf("%s contacted %s %s:%d %d times", r.h.addr(), s.role, s.k.addr.addr(), s.k.port, r.n),
-			}, now)
+			w.emitBot(r.h, botDetail{server: s.k.addr, port: s.k.port, role: s.role, flows: r.n}, conf, r.first, r.last, now)
 		}
 	}
 }

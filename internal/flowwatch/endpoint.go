@@ -182,7 +182,13 @@ func (w *Watch) observePair(k pairKey, e *epState, start, end int64, origBytes u
 		}
 	}
 	if p.pending {
-		w.settle(p) // the score due is of the state before this connection
+		if max(p.last, end) > p.scoredAt {
+			// Due again next round, before anything reads the score:
+			// the pending one would never be seen.
+			p.pending = false
+		} else {
+			w.settle(p) // the score due is of the state before this connection
+		}
 	}
 	p.add(start, end, origBytes, failed)
 }

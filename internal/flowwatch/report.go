@@ -22,6 +22,42 @@ type foundState struct {
 	emitted    int64     // event time of the last report, µs
 	emittedEnd time.Time // evidence end of the last report
 	f          proxywatch.Finding
+	// A bot's finding is made again every round while its server is
+	// found: its peers, ports, counts, reasons and summary are made from
+	// bot only when it is output (botDue).
+	bot    botDetail
+	botDue bool
+}
+
+// botDetail is what a bot finding of the "bot" detector says beyond its
+// subject, confidence and times.
+type botDetail struct {
+	server addrKey
+	port   uint16
+	role   proxywatch.Role // the server's
+	flows  int
+}
+
+// settled returns st's finding, its details made if they are due.
+func (st *foundState) settled() *proxywatch.Finding {
+	if st.botDue {
+		d, f := &st.bot, &st.f
+		f.Peers = []netip.Addr{d.server.addr()}
+		f.Ports = []uint16{d.port}
+		f.Counts = map[string]int64{"flows": int64(d.flows)}
+		f.Reasons = []string{"client-of-" + string(d.role)}
+		f.Summary = fmt.Sprintf("%s contacted %s %s:%d %d times", f.Subject.Prefix.Addr(), d.role, d.server.addr(), d.port, d.flows)
+		st.botDue = false
+	}
+	return &st.f
+}
+
+// emitBot emits the finding that inside host h is a bot of the server
+// the detail names, as emit would with the finding made in full.
+func (w *Watch) emitBot(h addrKey, d botDetail, conf uint8, start, end, now int64) {
+	f := proxywatch.Finding{Detector: "bot", Role: proxywatch.RoleBot, Subject: proxywatch.AddrSubject(h.addr()), Inside: true,
+		Confidence: conf, Start: us(start), End: us(end)}
+	w.store(&f, now, &d)
 }
 
 // emit records f, made at event time now. A new subject and role is
@@ -30,7 +66,11 @@ type foundState struct {
 // same ID, when its confidence rose by 10 or its evidence grew by a
 // quarter of the window: a finding's records cover the activity they
 // describe.
-func (w *Watch) emit(f *proxywatch.Finding, now int64) {
+func (w *Watch) emit(f *proxywatch.Finding, now int64) { w.store(f, now, nil) }
+
+// store is emit for a finding whose details are in bot when that is not
+// nil.
+func (w *Watch) store(f *proxywatch.Finding, now int64, bot *botDetail) {
 	if f.Confidence < w.cfg.ReportConfidence && f.Role != proxywatch.RoleListedContact {
 		return
 	}
@@ -42,6 +82,7 @@ func (w *Watch) emit(f *proxywatch.Finding, now int64) {
 		if f.Confidence >= prev.Confidence {
 			st.f = *f
 			st.f.ID = prev.ID
+			st.setBot(bot)
 		}
 		if prev.Start.Before(st.f.Start) {
 			st.f.Start = prev.Start
@@ -58,15 +99,23 @@ func (w *Watch) emit(f *proxywatch.Finding, now int64) {
 		st = w.found.put(k, func(s *foundState) float64 { return float64(s.emitted) })
 	}
 	st.f = *f
+	st.setBot(bot)
 	st.f.ID = fmt.Sprintf("fw-%016x", mix64(hashAddr(k.addr)^uint64(now)^uint64(len(f.Role))<<56^uint64(f.Role[0])<<48))
 	w.report(st, now)
+}
+
+func (st *foundState) setBot(d *botDetail) {
+	st.botDue = d != nil
+	if d != nil {
+		st.bot = *d
+	}
 }
 
 // report outputs the finding st holds, as of now, and promotes it.
 func (w *Watch) report(st *foundState, now int64) {
 	st.emitted, st.emittedEnd = now, st.f.End
 	st.f.Time = time.UnixMicro(now).UTC()
-	f := st.f
+	f := *st.settled()
 	w.stats.Findings++
 	if w.deps.OnFinding != nil {
 		w.deps.OnFinding(f)
@@ -156,7 +205,7 @@ func (w *Watch) Report() []ReportRow {
 	defer w.mu.Unlock()
 	rows := map[netip.Addr]*ReportRow{}
 	for i := range w.found.ents {
-		f := w.found.ents[i].val.f
+		f := *w.found.ents[i].val.settled()
 		if !f.Inside {
 			continue
 		}
