@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
+	"github.com/proxywatch/proxywatch/internal/itest"
 )
 
 type row struct {
@@ -160,15 +161,11 @@ func TestReader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var in io.Reader = strings.NewReader(tt.input)
-			if tt.file != "" {
-				in = openFile(t, filepath.Join("testdata", tt.file))
-			}
-			rd, err := NewReader(in, intel.Options{Name: "test", Params: tt.params})
+			rd, err := NewReader(inteltest.Input(t, tt.file, tt.input), intel.Options{Name: "test", Params: tt.params})
 			if err != nil {
 				t.Fatalf("NewReader() = %v", err)
 			}
-			inds, errs := drain(t, rd)
+			inds, errs := inteltest.Drain(t, rd)
 			if diff := cmp.Diff(tt.want, rows(inds), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("indicators (-want +got):\n%s", diff)
 			}
@@ -187,20 +184,13 @@ func TestOverlongRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inds, errs := drain(t, rd)
+	inds, errs := inteltest.Drain(t, rd)
 	if len(errs) == 0 || errs[0].Line != 1 || errs[0].Reason != intel.ReasonTooLong {
-		t.Fatalf("first refusal = %v, want too-long at line 1", first(errs))
+		t.Fatalf("first refusal = %v, want too-long at line 1", inteltest.First(errs))
 	}
 	if len(inds) != 0 || len(errs) > 10 {
 		t.Errorf("after the overlong record: %d indicators, %d refusals, want 0 and a few", len(inds), len(errs))
 	}
-}
-
-func first(errs []*intel.ParseError) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	return errs[0]
 }
 
 func TestNewReaderParams(t *testing.T) {
@@ -282,7 +272,6 @@ var c2Cell = regexp.MustCompile(`^\x{feff}?([0-9]+\.[0-9]+\.[0-9]+(?:\.|\[\.\])[
 //	IoT-23 capture 21 and 42, "|"-separated: 3286 and 4426 flows
 //	  (awk -F'|' 'NR>1' FILE | wc -l); one ICMP flow has port 0 (none)
 func TestRealFiles(t *testing.T) {
-	dir := dataDir(t)
 	iot := map[string]string{"delimiter": "|", "ip": "id.resp_h", "port": "id.resp_p", "proto": "proto",
 		"first_seen": "ts", "comment": "detailed-label", "tags": "label"}
 	tests := []struct {
@@ -304,12 +293,9 @@ func TestRealFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.file), func(t *testing.T) {
-			path := filepath.Join(dir, tt.file)
-			rd, err := NewReader(openFile(t, path), intel.Options{Name: filepath.Base(path), Params: tt.params})
-			if err != nil {
-				t.Fatal(err)
-			}
-			inds, errs := drain(t, rd)
+			path := itest.Data(t, tt.file)
+			rd := inteltest.OpenReader(t, NewReader, path, tt.params)
+			inds, errs := inteltest.Drain(t, rd)
 			empty := 0
 			for _, e := range errs {
 				if e.Reason == intel.ReasonEmptyRecord {
@@ -334,7 +320,7 @@ func TestRealFiles(t *testing.T) {
 				for _, ind := range inds {
 					got[ind.Subject.String()] = true
 				}
-				sc := bufio.NewScanner(openFile(t, path))
+				sc := bufio.NewScanner(inteltest.Open(t, path))
 				n := 0
 				for sc.Scan() {
 					if m := c2Cell.FindStringSubmatch(sc.Text()); m != nil {
@@ -355,12 +341,7 @@ func TestRealFiles(t *testing.T) {
 // FuzzReader checks that no input panics or loops, and that errors are
 // parse errors at a line of the document, with and without an ip column.
 func FuzzReader(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.*"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range inteltest.Seeds(f, "*.*") {
 		f.Add(b, true)
 		f.Add(b, false)
 	}

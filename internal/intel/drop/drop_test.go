@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,6 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
+	"github.com/proxywatch/proxywatch/internal/itest"
 )
 
 type row struct {
@@ -93,15 +94,11 @@ func TestReader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var in io.Reader = strings.NewReader(tt.input)
-			if tt.file != "" {
-				in = openFile(t, filepath.Join("testdata", tt.file))
-			}
-			rd, err := NewReader(in, intel.Options{Name: "test"})
+			rd, err := NewReader(inteltest.Input(t, tt.file, tt.input), intel.Options{Name: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			inds, errs := drain(t, rd)
+			inds, errs := inteltest.Drain(t, rd)
 			var got []row
 			for _, ind := range inds {
 				if ind.Kind != proxywatch.KindOther || ind.Source.Feed != "test" || len(ind.Tags) != 1 || ind.Confidence != 0 {
@@ -146,7 +143,6 @@ var asnField = regexp.MustCompile(`"asn":\s*(\d+)`)
 // which the test also reads, and the number of lines with an "asn" key
 // (grep -c '"asn"' asn_drop.json). Every subject in the file must come out.
 func TestRealFiles(t *testing.T) {
-	dir := filepath.Join(dataDir(t), "blocklists")
 	tests := []struct {
 		file     string
 		accepted int
@@ -160,12 +156,9 @@ func TestRealFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			path := filepath.Join(dir, tt.file)
-			rd, err := NewReader(openFile(t, path), intel.Options{Name: filepath.Base(path)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			inds, errs := drain(t, rd)
+			path := itest.Data(t, filepath.Join("blocklists", tt.file))
+			rd := inteltest.OpenReader(t, NewReader, path, nil)
+			inds, errs := inteltest.Drain(t, rd)
 			if len(inds) != tt.accepted || len(errs) != 0 {
 				t.Errorf("read %s: %d accepted, %d refused (%v), want %d accepted, 0 refused",
 					tt.file, len(inds), len(errs), errs, tt.accepted)
@@ -196,7 +189,7 @@ func TestRealFiles(t *testing.T) {
 func scanSubjects(t *testing.T, path string) (subjects []proxywatch.Subject, records int) {
 	t.Helper()
 	records = -1
-	sc := bufio.NewScanner(openFile(t, path))
+	sc := bufio.NewScanner(inteltest.Open(t, path))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		switch {
@@ -231,12 +224,7 @@ func scanSubjects(t *testing.T, path string) (subjects []proxywatch.Subject, rec
 // and that each subject read re-formats to a line (text for a prefix,
 // JSON for an ASN) that reads back as the same subject and comment.
 func FuzzReader(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.*"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range inteltest.Seeds(f, "*.*") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/itest"
 )
 
 func benchRead(b *testing.B, data []byte) {
@@ -33,7 +34,7 @@ func benchRead(b *testing.B, data []byte) {
 // BenchmarkMylobot reads the largest Black Lotus Labs report (21 KB,
 // 1,427 indicators).
 func BenchmarkMylobot(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(dataDir(b), bllDir, "Mylobot_IoCs.txt"))
+	data, err := os.ReadFile(itest.Data(b, filepath.Join(bllDir, "Mylobot_IoCs.txt")))
 	if err != nil {
 		b.Fatal(err)
 	}

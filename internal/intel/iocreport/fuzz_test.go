@@ -2,14 +2,12 @@ package iocreport
 
 import (
 	"bytes"
-	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
 )
 
 // FuzzReader checks that the reader never panics, always ends, and that
@@ -17,12 +15,7 @@ import (
 // prefix written on a line of its own, or a domain written defanged, gives
 // the same subject again.
 func FuzzReader(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.txt"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range inteltest.Seeds(f, "*.txt") {
 		f.Add(b)
 	}
 	for _, s := range []string{
@@ -39,31 +32,14 @@ func FuzzReader(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := 0; ; i++ {
-			if i > 2*len(data)+16 {
-				t.Fatalf("Read() called %d times on %d bytes without an end", i, len(data))
-			}
-			ind, err := rd.Read()
-			var pe *intel.ParseError
-			switch {
-			case errors.As(err, &pe):
-				if pe.Reason == "" || pe.Line <= 0 {
-					t.Fatalf("ParseError %v has no reason or line", pe)
-				}
-				continue
-			case err != nil:
-				if _, again := rd.Read(); again != err {
-					t.Fatalf("Read() after final %v = %v, want the same error", err, again)
-				}
-				return
-			}
+		inteltest.CheckReads(t, rd, 2*len(data)+16, func(ind proxywatch.Indicator) {
 			if ind.Source.Feed != "fuzz" || ind.Source.Line <= 0 {
 				t.Fatalf("Read() = %+v: no feed or line", ind)
 			}
 			if got := readBack(t, ind.Subject); got != ind.Subject {
 				t.Fatalf("subject %v read back alone as %v", ind.Subject, got)
 			}
-		}
+		})
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
 )
 
 const (
@@ -96,7 +97,7 @@ func TestReaderFixtures(t *testing.T) {
 }
 
 func TestReaderFields(t *testing.T) {
-	inds, _ := drain(t, open(t, filepath.Join("testdata", "report.txt")))
+	inds, _ := inteltest.Drain(t, open(t, filepath.Join("testdata", "report.txt")))
 	byLine := map[int]proxywatch.Indicator{}
 	for _, ind := range inds {
 		byLine[ind.Source.Line] = ind

@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
+	"github.com/proxywatch/proxywatch/internal/itest"
 )
 
 const bllDir = "proxy-botnet-iocs/blacklotuslabs"
@@ -122,40 +124,25 @@ const talosDir = "stix-misp/cisco-talos-iocs"
 func TestTalosText(t *testing.T) {
 	for _, tc := range talosText {
 		t.Run(filepath.Base(tc.file), func(t *testing.T) {
-			inds, errs := drain(t, open(t, filepath.Join(dataDir(t), talosDir, tc.file)))
-			var tally intel.Tally
-			for _, e := range errs {
-				tally.Count(e)
-			}
-			if len(inds) != tc.accepted || tally.RefusedTotal() != 0 {
-				t.Errorf("accepted = %d, refused %v, want %d and none", len(inds), tally.Refused, tc.accepted)
-			}
-			if diff := cmp.Diff(tc.excluded, tally.Excluded); diff != "" {
-				t.Errorf("excluded mismatch (-want +got):\n%s", diff)
+			inds, errs := inteltest.Drain(t, open(t, itest.Data(t, filepath.Join(talosDir, tc.file))))
+			want := inteltest.Counts{Accepted: tc.accepted, Excluded: tc.excluded} // none refused
+			if diff := cmp.Diff(want, inteltest.Count(inds, errs)); diff != "" {
+				t.Errorf("counts mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
 func TestRealData(t *testing.T) {
-	dir := filepath.Join(dataDir(t), bllDir)
+	dir := itest.Data(t, bllDir)
 	listed := map[string]bool{}
 	for _, tc := range realFiles {
 		listed[tc.file] = true
 		t.Run(tc.file, func(t *testing.T) {
-			inds, errs := drain(t, open(t, filepath.Join(dir, tc.file)))
-			var tally intel.Tally
-			for _, e := range errs {
-				tally.Count(e)
-			}
-			if len(inds) != tc.accepted {
-				t.Errorf("accepted = %d, want %d", len(inds), tc.accepted)
-			}
-			if diff := cmp.Diff(tc.excluded, tally.Excluded); diff != "" {
-				t.Errorf("excluded mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.refused, tally.Refused); diff != "" {
-				t.Errorf("refused mismatch (-want +got):\n%s", diff)
+			inds, errs := inteltest.Drain(t, open(t, filepath.Join(dir, tc.file)))
+			want := inteltest.Counts{Accepted: tc.accepted, Excluded: tc.excluded, Refused: tc.refused}
+			if diff := cmp.Diff(want, inteltest.Count(inds, errs)); diff != "" {
+				t.Errorf("counts mismatch (-want +got):\n%s", diff)
 			}
 			if tc.kinds != nil {
 				kinds := map[string]int{}
@@ -200,12 +187,12 @@ var (
 // defanged name comes out as a domain, or as the host of a URL, or as a
 // target or an e-mail exclusion.
 func TestNoAddressLost(t *testing.T) {
-	dir := filepath.Join(dataDir(t), bllDir)
+	dir := itest.Data(t, bllDir)
 	for _, tc := range realFiles {
 		t.Run(tc.file, func(t *testing.T) { checkNoLoss(t, filepath.Join(dir, tc.file)) })
 	}
 	for _, tc := range talosText {
-		t.Run(tc.file, func(t *testing.T) { checkNoLoss(t, filepath.Join(dataDir(t), talosDir, tc.file)) })
+		t.Run(tc.file, func(t *testing.T) { checkNoLoss(t, itest.Data(t, filepath.Join(talosDir, tc.file))) })
 	}
 }
 
@@ -234,7 +221,7 @@ func checkNoLoss(t *testing.T, path string) {
 		}
 	}
 
-	inds, errs := drain(t, open(t, path))
+	inds, errs := inteltest.Drain(t, open(t, path))
 	gotIPs := map[string]int{}
 	gotNames := map[string]bool{}
 	for _, ind := range inds {
@@ -293,7 +280,7 @@ func notAlnum(r rune) bool {
 // address of socks_IOCs.txt's C2 section comes out as a C2 naming the
 // file and its section.
 func TestSocksC2(t *testing.T) {
-	inds, errs := drain(t, open(t, filepath.Join(dataDir(t), bllDir, "socks_IOCs.txt")))
+	inds, errs := inteltest.Drain(t, open(t, itest.Data(t, filepath.Join(bllDir, "socks_IOCs.txt"))))
 	if len(errs) != 0 {
 		t.Errorf("errors %v, want none", errs)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
+	"github.com/proxywatch/proxywatch/internal/itest"
 )
 
 type row struct {
@@ -138,15 +140,11 @@ func TestReader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var in io.Reader = strings.NewReader(tt.input)
-			if tt.file != "" {
-				in = openFile(t, filepath.Join("testdata", tt.file))
-			}
-			rd, err := NewReader(in, intel.Options{Name: "test", Params: tt.params})
+			rd, err := NewReader(inteltest.Input(t, tt.file, tt.input), intel.Options{Name: "test", Params: tt.params})
 			if err != nil {
 				t.Fatal(err)
 			}
-			inds, errs := drain(t, rd)
+			inds, errs := inteltest.Drain(t, rd)
 			var got []row
 			for _, ind := range inds {
 				if ind.Kind != proxywatch.KindOpenProxy || ind.Source.Feed != "test" {
@@ -223,7 +221,6 @@ var endpointToken = regexp.MustCompile(`\b(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})\b`
 //	                       print(len(d), sum(p["exit_ip"] != p["host"] for p in d))'
 //	                       gives 492 proxies and 136 distinct exit addresses
 func TestRealFiles(t *testing.T) {
-	dir := filepath.Join(dataDir(t), "blocklists")
 	tests := []struct {
 		file     string
 		params   map[string]string
@@ -239,12 +236,9 @@ func TestRealFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			path := filepath.Join(dir, tt.file)
-			rd, err := NewReader(openFile(t, path), intel.Options{Name: filepath.Base(path), Params: tt.params})
-			if err != nil {
-				t.Fatal(err)
-			}
-			inds, errs := drain(t, rd)
+			path := itest.Data(t, filepath.Join("blocklists", tt.file))
+			rd := inteltest.OpenReader(t, NewReader, path, tt.params)
+			inds, errs := inteltest.Drain(t, rd)
 			prose := 0
 			for _, e := range errs {
 				if e.Excluded && e.Reason == ReasonProse {
@@ -270,7 +264,7 @@ func TestRealFiles(t *testing.T) {
 					want = append(want, key{proxywatch.AddrSubject(ap.Addr()), ap.Port()})
 				}
 			} else {
-				sc := bufio.NewScanner(openFile(t, path))
+				sc := bufio.NewScanner(inteltest.Open(t, path))
 				for sc.Scan() {
 					for _, m := range endpointToken.FindAllString(sc.Text(), -1) {
 						ap := netip.MustParseAddrPort(m)
@@ -318,12 +312,7 @@ func jsonEndpoints(t *testing.T, path string) []netip.AddrPort {
 // FuzzReader checks that no input panics or loops and that every error
 // is a parse error or, for JSON, a final error after which Read repeats it.
 func FuzzReader(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.*"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range inteltest.Seeds(f, "*.*") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
+	"github.com/proxywatch/proxywatch/internal/itest"
 )
 
 const evSection = "Proxy botnet C2 infrastructure"
@@ -83,7 +84,7 @@ func TestReaderFixtures(t *testing.T) {
 
 func TestReaderFields(t *testing.T) {
 	rd := open(t, filepath.Join("testdata", "event.json"), nil)
-	inds, _ := drain(t, rd)
+	inds, _ := inteltest.Drain(t, rd)
 	if len(inds) < 2 {
 		t.Fatalf("read %d indicators, want at least 2", len(inds))
 	}
@@ -203,7 +204,7 @@ func TestNewReaderParams(t *testing.T) {
 //   - powerpool: 4 domain and 1 ip-dst with to_ids false, 5 sha1, 7 text
 //     and 1 url.
 func TestRealData(t *testing.T) {
-	dir := filepath.Join(dataDir(t), "stix-misp", "eset-malware-ioc")
+	dir := itest.Data(t, filepath.Join("stix-misp", "eset-malware-ioc"))
 	tests := []struct {
 		file     string
 		params   map[string]string
@@ -225,19 +226,10 @@ func TestRealData(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(filepath.Base(tc.file)+tc.params["to_ids"], func(t *testing.T) {
-			inds, errs := drain(t, open(t, filepath.Join(dir, tc.file), tc.params))
-			var tally intel.Tally
-			for _, e := range errs {
-				tally.Count(e)
-			}
-			if len(inds) != tc.accepted {
-				t.Errorf("accepted = %d, want %d", len(inds), tc.accepted)
-			}
-			if diff := cmp.Diff(tc.excluded, tally.Excluded); diff != "" {
-				t.Errorf("excluded mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.refused, tally.Refused); diff != "" {
-				t.Errorf("refused mismatch (-want +got):\n%s", diff)
+			inds, errs := inteltest.Drain(t, open(t, filepath.Join(dir, tc.file), tc.params))
+			want := inteltest.Counts{Accepted: tc.accepted, Excluded: tc.excluded, Refused: tc.refused}
+			if diff := cmp.Diff(want, inteltest.Count(inds, errs)); diff != "" {
+				t.Errorf("counts mismatch (-want +got):\n%s", diff)
 			}
 			have := map[string]bool{}
 			for _, ind := range inds {
@@ -256,12 +248,7 @@ func TestRealData(t *testing.T) {
 }
 
 func FuzzReader(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range inteltest.Seeds(f, "*.json") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -269,27 +256,10 @@ func FuzzReader(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := 0; ; i++ {
-			if i > 2*len(data)+16 {
-				t.Fatalf("Read() called %d times on %d bytes without an end", i, len(data))
-			}
-			ind, err := rd.Read()
-			var pe *intel.ParseError
-			switch {
-			case errors.As(err, &pe):
-				if pe.Reason == "" || pe.Line <= 0 {
-					t.Fatalf("ParseError %v has no reason or line", pe)
-				}
-				continue
-			case err != nil:
-				if _, again := rd.Read(); again != err {
-					t.Fatalf("Read() after final %v = %v, want the same error", err, again)
-				}
-				return
-			}
+		inteltest.CheckReads(t, rd, 2*len(data)+16, func(ind proxywatch.Indicator) {
 			if _, err := proxywatch.ParseSubject(ind.Subject.String()); err != nil || ind.Source.Feed != "fuzz" {
 				t.Fatalf("Read() = %+v: subject does not read back (%v) or feed not set", ind, err)
 			}
-		}
+		})
 	})
 }

@@ -5,25 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
 )
 
 // FuzzReader checks that no input panics or loops, that every error is a
 // *intel.ParseError with a line inside the document, and that every
 // subject read re-formats to text that reads back as the same subject.
 func FuzzReader(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.txt"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range inteltest.Seeds(f, "*.txt") {
 		f.Add(b, false)
 	}
 	f.Add([]byte("192.0.2.0-192.0.2.255\n2001:db8::-2001:db8::ffff ; r\n"), false)
@@ -87,18 +81,7 @@ func BenchmarkReadIpsum(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n := 0
-		for {
-			_, err := rd.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if n != lines {
+		if n := inteltest.ReadCount(b, rd); n != lines {
 			b.Fatalf("read %d indicators, want %d", n, lines)
 		}
 	}

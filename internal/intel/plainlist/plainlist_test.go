@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
+	"github.com/proxywatch/proxywatch/internal/itest"
 )
 
 // row is the part of an indicator the tables check.
@@ -163,15 +165,11 @@ func TestReader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var in io.Reader = strings.NewReader(tt.input)
-			if tt.file != "" {
-				in = openFile(t, filepath.Join("testdata", tt.file))
-			}
-			rd, err := NewReader(in, intel.Options{Name: "test", Params: tt.params})
+			rd, err := NewReader(inteltest.Input(t, tt.file, tt.input), intel.Options{Name: "test", Params: tt.params})
 			if err != nil {
 				t.Fatalf("NewReader() = %v", err)
 			}
-			inds, errs := drain(t, rd)
+			inds, errs := inteltest.Drain(t, rd)
 			if diff := cmp.Diff(tt.want, rows(inds), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("indicators (-want +got):\n%s", diff)
 			}
@@ -263,7 +261,6 @@ var (
 // checks that every address, prefix or ASN that a regular expression
 // finds outside comments comes out of the reader.
 func TestRealFiles(t *testing.T) {
-	dir := filepath.Join(dataDir(t), "blocklists")
 	tests := []struct {
 		file     string
 		params   map[string]string
@@ -293,15 +290,12 @@ func TestRealFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			path := filepath.Join(dir, tt.file)
-			rd, err := NewReader(openFile(t, path), intel.Options{Name: filepath.Base(tt.file), Params: tt.params})
-			if err != nil {
-				t.Fatal(err)
-			}
-			inds, errs := drain(t, rd)
+			path := itest.Data(t, filepath.Join("blocklists", tt.file))
+			rd := inteltest.OpenReader(t, NewReader, path, tt.params)
+			inds, errs := inteltest.Drain(t, rd)
 			if len(inds) != tt.accepted || len(errs) != 0 {
 				t.Errorf("read %s: %d accepted, %d refused (first: %v), want %d accepted, 0 refused",
-					tt.file, len(inds), len(errs), first(errs), tt.accepted)
+					tt.file, len(inds), len(errs), inteltest.First(errs), tt.accepted)
 			}
 			if tt.byConf != nil {
 				got := map[uint8]int{}
@@ -329,7 +323,7 @@ func TestRealFiles(t *testing.T) {
 // lines, and returns the subjects found in canonical form.
 func expectedSubjects(t *testing.T, path string) []string {
 	t.Helper()
-	sc := bufio.NewScanner(openFile(t, path))
+	sc := bufio.NewScanner(inteltest.Open(t, path))
 	var out []string
 	for sc.Scan() {
 		line := sc.Text()
@@ -356,11 +350,4 @@ func expectedSubjects(t *testing.T, path string) []string {
 		t.Fatalf("no subjects found in %s by regexp", path)
 	}
 	return out
-}
-
-func first(errs []*intel.ParseError) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	return errs[0]
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
 )
 
 // TestAgainstRbldnsd reads ip4set files with this reader and with rbldnsd
@@ -86,11 +87,11 @@ func parseDump(t *testing.T, out []byte) values {
 // listed reads path with this reader and returns the names rbldnsd would
 // list, as the dump spells them, with "A TXT" ($ expanded).
 func listed(t *testing.T, path string) values {
-	rd, err := New(openFile(t, path), intel.Options{Name: "t", Params: map[string]string{"dataset": "ip4set"}})
+	rd, err := New(inteltest.Open(t, path), intel.Options{Name: "t", Params: map[string]string{"dataset": "ip4set"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	inds, _ := drain(t, rd)
+	inds, _ := inteltest.Drain(t, rd)
 	excluded := map[string]bool{}
 	for _, p := range rd.Exclusions() {
 		for _, k := range dumpNames(p) {

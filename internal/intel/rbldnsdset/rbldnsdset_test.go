@@ -1,8 +1,6 @@
 package rbldnsdset
 
 import (
-	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
 )
 
 type row struct {
@@ -158,19 +157,15 @@ func TestReader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var in io.Reader = strings.NewReader(tt.input)
-			if tt.file != "" {
-				in = openFile(t, filepath.Join("testdata", tt.file))
-			}
 			var params map[string]string
 			if tt.dataset != "" {
 				params = map[string]string{"dataset": tt.dataset}
 			}
-			rd, err := New(in, intel.Options{Name: "test", Params: params})
+			rd, err := New(inteltest.Input(t, tt.file, tt.input), intel.Options{Name: "test", Params: params})
 			if err != nil {
 				t.Fatal(err)
 			}
-			inds, errs := drain(t, rd)
+			inds, errs := inteltest.Drain(t, rd)
 			var got []row
 			for _, ind := range inds {
 				if ind.Kind != proxywatch.KindUnknown || ind.Confidence != 0 || ind.Source.Feed != "test" {

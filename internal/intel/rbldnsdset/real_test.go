@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
+	"github.com/proxywatch/proxywatch/internal/itest"
 )
 
 // TestGeneratedZone reads a zone made by ../shared/gen/rbl/genrbl.py
@@ -22,11 +23,11 @@ import (
 // lines that are not comments, specials or the default line.
 func TestGeneratedZone(t *testing.T) {
 	path := filepath.Join("testdata", "generated.ip4set")
-	rd, err := New(openFile(t, path), intel.Options{Name: "bl.test", Params: map[string]string{"dataset": "ip4set"}})
+	rd, err := New(inteltest.Open(t, path), intel.Options{Name: "bl.test", Params: map[string]string{"dataset": "ip4set"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	inds, errs := drain(t, rd)
+	inds, errs := inteltest.Drain(t, rd)
 	if len(errs) != 0 {
 		t.Errorf("read %s: %d refusals, first %v", path, len(errs), errs[0])
 	}
@@ -58,7 +59,6 @@ func TestGeneratedZone(t *testing.T) {
 //
 //	awk '{sub(/[#;].*/,""); gsub(/^[ \t\r]+|[ \t\r]+$/,"")} $0!=""' FILE | wc -l
 func TestRealFiles(t *testing.T) {
-	dir := filepath.Join(dataDir(t), "blocklists")
 	tests := []struct {
 		file     string
 		dataset  string
@@ -72,14 +72,11 @@ func TestRealFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			path := filepath.Join(dir, tt.file)
-			rd, err := New(openFile(t, path), intel.Options{Name: filepath.Base(path), Params: map[string]string{"dataset": tt.dataset}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			inds, errs := drain(t, rd)
+			path := itest.Data(t, filepath.Join("blocklists", tt.file))
+			rd := inteltest.OpenReader(t, New, path, map[string]string{"dataset": tt.dataset})
+			inds, errs := inteltest.Drain(t, rd)
 			if len(inds) != tt.accepted || len(errs) != 0 {
-				t.Errorf("read %s: %d accepted, %d refused (first %v), want %d and 0", tt.file, len(inds), len(errs), first(errs), tt.accepted)
+				t.Errorf("read %s: %d accepted, %d refused (first %v), want %d and 0", tt.file, len(inds), len(errs), inteltest.First(errs), tt.accepted)
 			}
 			got := map[proxywatch.Subject]bool{}
 			for _, ind := range inds {
@@ -99,7 +96,7 @@ func TestRealFiles(t *testing.T) {
 func scanEntries(t *testing.T, path string) []proxywatch.Subject {
 	t.Helper()
 	var out []proxywatch.Subject
-	sc := bufio.NewScanner(openFile(t, path))
+	sc := bufio.NewScanner(inteltest.Open(t, path))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) == 0 || strings.ContainsAny(f[0][:1], "#;$:") {
@@ -117,23 +114,11 @@ func scanEntries(t *testing.T, path string) []proxywatch.Subject {
 	return out
 }
 
-func first(errs []*intel.ParseError) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	return errs[0]
-}
-
 // FuzzReader checks that no input panics or loops, that errors are parse
 // errors, that exclusions are valid prefixes, and that each prefix read
 // re-formats to an entry that reads back as the same prefix.
 func FuzzReader(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.txt"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range inteltest.Seeds(f, "*.txt") {
 		f.Add(b, "auto")
 	}
 	f.Add([]byte("2001:db8:1/40 :2:x\n!2001:db8:1::1\n"), "ip6trie")
@@ -201,18 +186,7 @@ func BenchmarkReadZone(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n := 0
-		for {
-			_, err := rd.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if n != lines {
+		if n := inteltest.ReadCount(b, rd); n != lines {
 			b.Fatalf("read %d indicators, want %d", n, lines)
 		}
 	}

@@ -5,21 +5,17 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
+	"github.com/proxywatch/proxywatch/internal/itest"
 )
 
 func FuzzReader(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range inteltest.Seeds(f, "*.json") {
 		f.Add(b)
 	}
 	f.Add([]byte(`[{"type":"indicator","pattern":"[ipv4-addr:value='192.0.2.1'] OR [domain-name:value='c2.example.org']"}]`))
@@ -30,31 +26,14 @@ func FuzzReader(f *testing.F) {
 		}
 		// Each Read consumes input or returns queued results, so a document
 		// of n bytes cannot give many more than n results.
-		for i := 0; ; i++ {
-			if i > 4*len(data)+16 {
-				t.Fatalf("Read() called %d times on %d bytes without an end", i, len(data))
-			}
-			ind, err := rd.Read()
-			var pe *intel.ParseError
-			switch {
-			case errors.As(err, &pe):
-				if pe.Reason == "" || pe.Line <= 0 {
-					t.Fatalf("ParseError %v has no reason or line", pe)
-				}
-				continue
-			case err != nil:
-				if _, again := rd.Read(); again != err {
-					t.Fatalf("Read() after final %v = %v, want the same error", err, again)
-				}
-				return
-			}
+		inteltest.CheckReads(t, rd, 4*len(data)+16, func(ind proxywatch.Indicator) {
 			if ind.Subject.Type() == proxywatch.SubjectNone || ind.Confidence > proxywatch.MaxConfidence || ind.Source.Feed != "fuzz" {
 				t.Fatalf("Read() = %+v, want a valid indicator", ind)
 			}
 			if _, err := proxywatch.ParseSubject(ind.Subject.String()); err != nil {
 				t.Fatalf("subject %q does not read back: %v", ind.Subject, err)
 			}
-		}
+		})
 	})
 }
 
@@ -95,7 +74,7 @@ const talosBruteForce = "stix-misp/cisco-talos-iocs/2024/04/large-scale-brute-fo
 
 // BenchmarkTalos reads the 2.4 MB Talos bundle (3,926 indicators).
 func BenchmarkTalos(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(dataDir(b), talosBruteForce))
+	data, err := os.ReadFile(itest.Data(b, talosBruteForce))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,18 +82,7 @@ func BenchmarkTalos(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		rd, _ := NewReader(bytes.NewReader(data), intel.Options{Name: "talos"})
-		n := 0
-		for {
-			_, err := rd.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if n != 3926 {
+		if n := inteltest.ReadCount(b, rd); n != 3926 {
 			b.Fatalf("read %d indicators, want 3926", n)
 		}
 	}
@@ -131,7 +99,7 @@ func TestTalosLowMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("samples the heap with forced GCs")
 	}
-	rd := open(t, filepath.Join(dataDir(t), talosBruteForce))
+	rd := open(t, itest.Data(t, talosBruteForce))
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)

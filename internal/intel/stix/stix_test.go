@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
+	"github.com/proxywatch/proxywatch/internal/itest"
 )
 
 func TestReaderFixtures(t *testing.T) {
@@ -181,7 +183,7 @@ func TestNewReaderParams(t *testing.T) {
 //     over the patterns), one of which, "domain autuo.xicp.net", is not a
 //     domain, and 2 file:name patterns.
 func TestRealData(t *testing.T) {
-	dir := filepath.Join(dataDir(t), "stix-misp")
+	dir := itest.Data(t, "stix-misp")
 	tests := []struct {
 		file         string
 		accepted     int
@@ -246,19 +248,10 @@ func TestRealData(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(filepath.Base(tc.file), func(t *testing.T) {
 			rd := open(t, filepath.Join(dir, tc.file))
-			inds, errs := drain(t, rd)
-			var tally intel.Tally
-			for _, e := range errs {
-				tally.Count(e)
-			}
-			if len(inds) != tc.accepted {
-				t.Errorf("accepted = %d, want %d", len(inds), tc.accepted)
-			}
-			if diff := cmp.Diff(tc.excluded, tally.Excluded); diff != "" {
-				t.Errorf("excluded mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.refused, tally.Refused); diff != "" {
-				t.Errorf("refused mismatch (-want +got):\n%s", diff)
+			inds, errs := inteltest.Drain(t, rd)
+			want := inteltest.Counts{Accepted: tc.accepted, Excluded: tc.excluded, Refused: tc.refused}
+			if diff := cmp.Diff(want, inteltest.Count(inds, errs)); diff != "" {
+				t.Errorf("counts mismatch (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tc.skipped, nilIfEmpty(rd.Skipped())); diff != "" {
 				t.Errorf("Skipped() mismatch (-want +got):\n%s", diff)
@@ -288,7 +281,7 @@ func TestRealData(t *testing.T) {
 // comes out of the STIX bundle, and nothing else: the .txt file is an
 // independent rendering of the same report.
 func TestTalosAddresses(t *testing.T) {
-	base := filepath.Join(dataDir(t), "stix-misp", "cisco-talos-iocs", "2024", "04",
+	base := filepath.Join(itest.Data(t, filepath.Join("stix-misp", "cisco-talos-iocs")), "2024", "04",
 		"large-scale-brute-force-activity-targeting-vpns-ssh-services-with-commonly-used-login-credentials")
 	text, err := os.ReadFile(base + ".txt")
 	if err != nil {
@@ -300,7 +293,7 @@ func TestTalosAddresses(t *testing.T) {
 			want[p.String()] = true
 		}
 	}
-	inds, _ := drain(t, open(t, base+".json"))
+	inds, _ := inteltest.Drain(t, open(t, base+".json"))
 	got := map[string]bool{}
 	for _, ind := range inds {
 		got[ind.Subject.String()] = true
