@@ -2,13 +2,13 @@ package intel_test
 
 import (
 	"errors"
-	"io"
 	"net/netip"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/intel"
+	"github.com/proxywatch/proxywatch/internal/intel/inteltest"
 )
 
 func TestParsePrefix(t *testing.T) {
@@ -73,25 +73,9 @@ func TestRefang(t *testing.T) {
 	}
 }
 
-type sliceReader struct {
-	items []any // proxywatch.Indicator or error
-}
-
-func (r *sliceReader) Read() (proxywatch.Indicator, error) {
-	if len(r.items) == 0 {
-		return proxywatch.Indicator{}, io.EOF
-	}
-	it := r.items[0]
-	r.items = r.items[1:]
-	if err, ok := it.(error); ok {
-		return proxywatch.Indicator{}, err
-	}
-	return it.(proxywatch.Indicator), nil
-}
-
 func TestReadAllTally(t *testing.T) {
 	fatal := errors.New("disk error")
-	r := &sliceReader{items: []any{
+	r := &inteltest.Script{Items: []any{
 		proxywatch.Indicator{},
 		intel.NewParseError("f", 2, intel.ReasonBadAddress, "300.1.1.1", nil),
 		intel.NewExclusion("f", 3, intel.ReasonHash, "d41d8cd98f00b204e9800998ecf8427e"),

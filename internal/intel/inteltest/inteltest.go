@@ -71,6 +71,30 @@ func Seeds(tb testing.TB, pattern string) [][]byte {
 	return out
 }
 
+// A Script is an intel.Reader that returns its Items in turn, each a
+// proxywatch.Indicator or an error, and then Final (io.EOF when Final is
+// nil) for ever.
+type Script struct {
+	Items []any
+	Final error
+}
+
+// Read returns the next item.
+func (s *Script) Read() (proxywatch.Indicator, error) {
+	if len(s.Items) == 0 {
+		if s.Final == nil {
+			return proxywatch.Indicator{}, io.EOF
+		}
+		return proxywatch.Indicator{}, s.Final
+	}
+	it := s.Items[0]
+	s.Items = s.Items[1:]
+	if err, ok := it.(error); ok {
+		return proxywatch.Indicator{}, err
+	}
+	return it.(proxywatch.Indicator), nil
+}
+
 // A Result is one outcome of Read: an indicator, or, when Err is not nil,
 // the parse error that stood in its place.
 type Result struct {

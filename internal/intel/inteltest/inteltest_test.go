@@ -13,29 +13,6 @@ import (
 	"github.com/proxywatch/proxywatch/internal/intel"
 )
 
-// script is an intel.Reader that returns its items in turn, then final
-// (io.EOF when nil) for ever. An item is a proxywatch.Indicator or an
-// error.
-type script struct {
-	items []any
-	final error
-}
-
-func (s *script) Read() (proxywatch.Indicator, error) {
-	if len(s.items) == 0 {
-		if s.final == nil {
-			return proxywatch.Indicator{}, io.EOF
-		}
-		return proxywatch.Indicator{}, s.final
-	}
-	it := s.items[0]
-	s.items = s.items[1:]
-	if err, ok := it.(error); ok {
-		return proxywatch.Indicator{}, err
-	}
-	return it.(proxywatch.Indicator), nil
-}
-
 // recorder is a testing.TB whose Fatal and Fatalf record the message and
 // end the goroutine, as the real ones do.
 type recorder struct {
@@ -72,8 +49,8 @@ func indicator(s string) proxywatch.Indicator {
 	return proxywatch.Indicator{Subject: proxywatch.PrefixSubject(netip.MustParsePrefix(s))}
 }
 
-func mixed() *script {
-	return &script{items: []any{
+func mixed() *Script {
+	return &Script{Items: []any{
 		indicator("192.0.2.0/24"),
 		intel.NewParseError("f", 2, intel.ReasonBadAddress, "300.1.1.1", nil),
 		intel.NewExclusion("f", 3, intel.ReasonHash, "d41d8cd98f00b204e9800998ecf8427e"),
@@ -137,7 +114,7 @@ func TestFinalErrorFails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rd := &script{items: []any{indicator("192.0.2.1/32"), disk}}
+			rd := &Script{Items: []any{indicator("192.0.2.1/32"), disk}}
 			if msg := failure(t, func(tb testing.TB) { tt.read(tb, rd) }); msg == "" {
 				t.Errorf("%s() of a reader ending in %v did not fail", tt.name, disk)
 			}
@@ -146,7 +123,7 @@ func TestFinalErrorFails(t *testing.T) {
 }
 
 func TestReadCount(t *testing.T) {
-	rd := &script{items: []any{indicator("192.0.2.1/32"), indicator("192.0.2.2/32")}}
+	rd := &Script{Items: []any{indicator("192.0.2.1/32"), indicator("192.0.2.2/32")}}
 	if n := ReadCount(t, rd); n != 2 {
 		t.Errorf("ReadCount() = %d, want 2", n)
 	}
@@ -157,14 +134,14 @@ func TestReadCount(t *testing.T) {
 
 // repeatOnce returns its items, then last once, then io.EOF.
 type repeatOnce struct {
-	script
+	Script
 	last  error
 	ended bool
 }
 
 func (r *repeatOnce) Read() (proxywatch.Indicator, error) {
-	if len(r.items) > 0 {
-		return r.script.Read()
+	if len(r.Items) > 0 {
+		return r.Script.Read()
 	}
 	if !r.ended {
 		r.ended = true
@@ -174,9 +151,9 @@ func (r *repeatOnce) Read() (proxywatch.Indicator, error) {
 }
 
 func TestCheckReads(t *testing.T) {
-	many := &script{}
+	many := &Script{}
 	for range 10 {
-		many.items = append(many.items, indicator("192.0.2.1/32"))
+		many.Items = append(many.Items, indicator("192.0.2.1/32"))
 	}
 	tests := []struct {
 		name     string
@@ -187,9 +164,9 @@ func TestCheckReads(t *testing.T) {
 	}{
 		{name: "ends", rd: mixed(), limit: 5, wantSeen: 2},
 		{name: "over the limit", rd: many, limit: 5, wantFail: true, wantSeen: 6}, // reads 0 to limit pass
-		{name: "no line", rd: &script{items: []any{intel.NewParseError("f", 0, intel.ReasonSyntax, "", nil)}}, limit: 5, wantFail: true},
-		{name: "no reason", rd: &script{items: []any{intel.NewParseError("f", 1, "", "", nil)}}, limit: 5, wantFail: true},
-		{name: "final error repeated", rd: &script{final: errors.New("broken")}, limit: 5},
+		{name: "no line", rd: &Script{Items: []any{intel.NewParseError("f", 0, intel.ReasonSyntax, "", nil)}}, limit: 5, wantFail: true},
+		{name: "no reason", rd: &Script{Items: []any{intel.NewParseError("f", 1, "", "", nil)}}, limit: 5, wantFail: true},
+		{name: "final error repeated", rd: &Script{Final: errors.New("broken")}, limit: 5},
 		{name: "final error not repeated", rd: &repeatOnce{last: errors.New("broken")}, limit: 5, wantFail: true},
 	}
 	for _, tt := range tests {
@@ -229,10 +206,10 @@ func TestFiles(t *testing.T) {
 func TestOpenReader(t *testing.T) {
 	var got intel.Options
 	var text []byte
-	newReader := func(r io.Reader, opts intel.Options) (*script, error) {
+	newReader := func(r io.Reader, opts intel.Options) (*Script, error) {
 		got = opts
 		text, _ = io.ReadAll(r)
-		return &script{}, nil
+		return &Script{}, nil
 	}
 	OpenReader(t, newReader, "testdata/a.txt", map[string]string{"k": "v"})
 	want := intel.Options{Name: "a.txt", Params: map[string]string{"k": "v"}}
