@@ -219,7 +219,8 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 		conf := min(s.conf, 90) - 5
 		for _, r := range a.hosts {
 			w.suspect[r.h] |= sBot
-			w.emitBot(r.h, botDetail{server: s.k.addr, port: s.k.port, role: s.role, flows: r.n}, conf, r.first, r.last, now)
+			d := detail{kind: detBot, server: s.k.addr, port: s.k.port, role: s.role, flows: r.n}
+			w.emitDetail("bot", proxywatch.RoleBot, r.h, conf, r.first, r.last, &d, now)
 		}
 	}
 }

@@ -74,16 +74,6 @@ func (w *Watch) evalRelays(now, ep int64) {
 		default:
 			conf = 40 // many clients on a proxy port, no sign of proxying
 		}
-		if !isRelay && conf == 0 {
-			continue
-		}
-		peers := make([]netip.Addr, 0, r.npeers)
-		for _, p := range r.peers[:r.npeers] {
-			peers = append(peers, p.addr())
-		}
-		counts := map[string]int64{"answered": int64(c.answered), "matched": int64(c.matched),
-			"chance_matched": int64(c.shifted), "clients": int64(math.Round(clients)),
-			"destinations": int64(math.Round(dests)), "port_clients": int64(math.Round(portClients))}
 		if isRelay {
 			strength := math.Min(1, (excess-cfg.MinShare)/(1-cfg.MinShare)) * math.Min(1, float64(c.matched)/10)
 			conf := uint8(60 + 39*strength)
@@ -93,24 +83,13 @@ func (w *Watch) evalRelays(now, ep int64) {
 			if start == 0 {
 				start, end = r.first, r.last
 			}
-			w.emit(&proxywatch.Finding{
-				Detector: "relay", Role: proxywatch.RoleRelay, Subject: proxywatch.AddrSubject(h.addr()),
-				Inside: true, Confidence: conf, Start: us(start), End: us(end), Peers: peers,
-				Ports: []uint16{r.port}, Counts: counts,
-				Scores:  map[string]float64{"matched_share": round3(share), "chance_share": round3(chance)},
-				Reasons: []string{"lockstep-relay"},
-				Summary: fmt.Sprintf("%s relayed %d of %d answered sessions from %.0f outside clients to %.0f destinations",
-					h.addr(), c.matched, c.answered, clients, dests),
-			}, now)
+			d := relayDetail(detRelay, r, c, clients, dests, portClients, share, chance)
+			w.emitDetail("relay", proxywatch.RoleRelay, h, conf, start, end, &d, now)
 		}
 		if conf > 0 {
 			w.suspect[h] |= sExposed
-			w.emit(&proxywatch.Finding{
-				Detector: "exposed_proxy", Role: proxywatch.RoleExposedProxy, Subject: proxywatch.AddrSubject(h.addr()),
-				Inside: true, Confidence: conf, Start: us(r.first), End: us(r.last), Peers: peers,
-				Ports: []uint16{r.port}, Counts: counts, Reasons: []string{"many-clients-proxy-port"},
-				Summary: fmt.Sprintf("%s answered %.0f outside clients on port %d", h.addr(), portClients, r.port),
-			}, now)
+			d := relayDetail(detExposed, r, c, clients, dests, portClients, share, chance)
+			w.emitDetail("exposed_proxy", proxywatch.RoleExposedProxy, h, conf, r.first, r.last, &d, now)
 		}
 	}
 }
@@ -237,23 +216,8 @@ func (w *Watch) evalBotRelays(now, ep int64) {
 		if c.matched < 1 && portClients < 1 {
 			continue
 		}
-		peers := make([]netip.Addr, 0, r.npeers)
-		for _, p := range r.peers[:r.npeers] {
-			peers = append(peers, p.addr())
-		}
-		counts := map[string]int64{"answered": int64(c.answered), "matched": int64(c.matched),
-			"port_clients": int64(math.Round(portClients))}
-		for _, role := range []proxywatch.Role{proxywatch.RoleRelay, proxywatch.RoleExposedProxy} {
-			det := "relay"
-			if role == proxywatch.RoleExposedProxy {
-				det = "exposed_proxy"
-			}
-			w.emit(&proxywatch.Finding{
-				Detector: det, Role: role, Subject: proxywatch.AddrSubject(h.addr()), Inside: true,
-				Confidence: 55, Start: us(r.first), End: us(r.last), Peers: peers, Ports: []uint16{r.port},
-				Counts: counts, Reasons: []string{"bot-serving-outside-clients"},
-				Summary: fmt.Sprintf("%s, a bot, answered %.0f outside clients on port %d", h.addr(), portClients, r.port),
-			}, now)
-		}
+		d := relayDetail(detBotRelay, r, c, 0, 0, portClients, 0, 0)
+		w.emitDetail("relay", proxywatch.RoleRelay, h, 55, r.first, r.last, &d, now)
+		w.emitDetail("exposed_proxy", proxywatch.RoleExposedProxy, h, 55, r.first, r.last, &d, now)
 	}
 }

@@ -22,42 +22,10 @@ type foundState struct {
 	emitted    int64     // event time of the last report, µs
 	emittedEnd time.Time // evidence end of the last report
 	f          proxywatch.Finding
-	// A bot's finding is made again every round while its server is
-	// found: its peers, ports, counts, reasons and summary are made from
-	// bot only when it is output (botDue).
-	bot    botDetail
-	botDue bool
-}
-
-// botDetail is what a bot finding of the "bot" detector says beyond its
-// subject, confidence and times.
-type botDetail struct {
-	server addrKey
-	port   uint16
-	role   proxywatch.Role // the server's
-	flows  int
-}
-
-// settled returns st's finding, its details made if they are due.
-func (st *foundState) settled() *proxywatch.Finding {
-	if st.botDue {
-		d, f := &st.bot, &st.f
-		f.Peers = []netip.Addr{d.server.addr()}
-		f.Ports = []uint16{d.port}
-		f.Counts = map[string]int64{"flows": int64(d.flows)}
-		f.Reasons = []string{"client-of-" + string(d.role)}
-		f.Summary = fmt.Sprintf("%s contacted %s %s:%d %d times", f.Subject.Prefix.Addr(), d.role, d.server.addr(), d.port, d.flows)
-		st.botDue = false
-	}
-	return &st.f
-}
-
-// emitBot emits the finding that inside host h is a bot of the server
-// the detail names, as emit would with the finding made in full.
-func (w *Watch) emitBot(h addrKey, d botDetail, conf uint8, start, end, now int64) {
-	f := proxywatch.Finding{Detector: "bot", Role: proxywatch.RoleBot, Subject: proxywatch.AddrSubject(h.addr()), Inside: true,
-		Confidence: conf, Start: us(start), End: us(end)}
-	w.store(&f, now, &d)
+	// Bots and relays are found again every round: their findings'
+	// peers, ports, counts, scores, reasons and summary are made from
+	// detail only when they are output.
+	detail detail
 }
 
 // emit records f, made at event time now. A new subject and role is
@@ -68,9 +36,9 @@ func (w *Watch) emitBot(h addrKey, d botDetail, conf uint8, start, end, now int6
 // describe.
 func (w *Watch) emit(f *proxywatch.Finding, now int64) { w.store(f, now, nil) }
 
-// store is emit for a finding whose details are in bot when that is not
-// nil.
-func (w *Watch) store(f *proxywatch.Finding, now int64, bot *botDetail) {
+// store is emit for a finding whose details are to be made from d when
+// that is not nil.
+func (w *Watch) store(f *proxywatch.Finding, now int64, d *detail) {
 	if f.Confidence < w.cfg.ReportConfidence && f.Role != proxywatch.RoleListedContact {
 		return
 	}
@@ -82,7 +50,7 @@ func (w *Watch) store(f *proxywatch.Finding, now int64, bot *botDetail) {
 		if f.Confidence >= prev.Confidence {
 			st.f = *f
 			st.f.ID = prev.ID
-			st.setBot(bot)
+			st.setDetail(d)
 		}
 		if prev.Start.Before(st.f.Start) {
 			st.f.Start = prev.Start
@@ -99,15 +67,16 @@ func (w *Watch) store(f *proxywatch.Finding, now int64, bot *botDetail) {
 		st = w.found.put(k, func(s *foundState) float64 { return float64(s.emitted) })
 	}
 	st.f = *f
-	st.setBot(bot)
+	st.setDetail(d)
 	st.f.ID = fmt.Sprintf("fw-%016x", mix64(hashAddr(k.addr)^uint64(now)^uint64(len(f.Role))<<56^uint64(f.Role[0])<<48))
 	w.report(st, now)
 }
 
-func (st *foundState) setBot(d *botDetail) {
-	st.botDue = d != nil
+func (st *foundState) setDetail(d *detail) {
 	if d != nil {
-		st.bot = *d
+		st.detail = *d
+	} else {
+		st.detail.kind = detNone
 	}
 }
 
