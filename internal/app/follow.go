@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +38,27 @@ type follower struct {
 
 	applied atomic.Uint64 // the cursor, for metrics
 	loaded  atomic.Bool
+
+	// decisions, when set, is the daemon's decision process, kept in step
+	// with decisions other processes write (`proxywatch decisions
+	// add|delete`): a deletion is forgotten at once, an addition it does
+	// not know makes it re-read the store's decisions, at most every
+	// decisionSyncEvery.
+	decisions decisionFollower
+	syncDue   bool
+	synced    time.Time
 }
+
+// decisionFollower is what the follower needs of decision.Manager.
+type decisionFollower interface {
+	Knows(p netip.Prefix) bool
+	Forget(p netip.Prefix)
+	Sync(ctx context.Context) error
+}
+
+// decisionSyncEvery bounds how often the decision process re-reads the
+// store's decisions.
+const decisionSyncEvery = 2 * time.Second
 
 func newFollower(st store.Store, table *verdict.Table, fc feed.Config, log *slog.Logger) *follower {
 	f := &follower{st: st, table: table, log: log, maxAge: map[string]time.Duration{}, stale: map[string]bool{}}
@@ -115,6 +136,7 @@ func (f *follower) poll(ctx context.Context) error {
 		}
 		if len(changes) == 0 {
 			f.refreshStale(ctx)
+			f.syncDecisions(ctx)
 			return nil
 		}
 		for _, c := range changes {
@@ -128,6 +150,14 @@ func (f *follower) poll(ctx context.Context) error {
 }
 
 func (f *follower) apply(ctx context.Context, c store.Change) error {
+	if c.Feed == store.DecisionFeed && f.decisions != nil {
+		switch {
+		case c.Op == store.ChangeDelete:
+			f.decisions.Forget(c.Indicator.Subject.Prefix)
+		case c.Op != store.ChangeAdd || !f.decisions.Knows(c.Indicator.Subject.Prefix):
+			f.syncDue = true
+		}
+	}
 	switch c.Op {
 	case store.ChangeFeed:
 		return f.reloadFeed(ctx, c.Feed)
@@ -141,6 +171,19 @@ func (f *follower) apply(ctx context.Context, c store.Change) error {
 		f.table.Delete(c.Indicator.Key())
 	}
 	return nil
+}
+
+// syncDecisions re-reads the store's decisions into the decision process
+// when another process changed them, at most every decisionSyncEvery.
+func (f *follower) syncDecisions(ctx context.Context) {
+	if !f.syncDue || time.Since(f.synced) < decisionSyncEvery {
+		return
+	}
+	f.syncDue, f.synced = false, time.Now()
+	if err := f.decisions.Sync(ctx); err != nil {
+		f.syncDue = true
+		f.log.Warn("sync decisions", slog.Any("err", err))
+	}
 }
 
 // reloadFeed loads feed name from the store into the table, or removes it

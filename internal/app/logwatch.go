@@ -329,6 +329,7 @@ func (a *App) newLoginWatch(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("authwatch: %w", err)
 	}
+	a.follow.decisions = a.dm
 	a.procs = append(a.procs, proc{"decisions", a.dm.Run}, proc{"authwatch", a.watch.Run})
 	if !following {
 		return nil

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/config"
 	"github.com/proxywatch/proxywatch/internal/logparse"
 	"github.com/proxywatch/proxywatch/internal/sqlitestore"
@@ -175,4 +176,38 @@ func countAlerts(t *testing.T, cfg config.File) int {
 		t.Errorf("no alert stored")
 	}
 	return len(as)
+}
+
+// TestServeFollowsOtherDecisions adds and deletes a decision through a
+// second store handle, as `proxywatch decisions add|delete` does from
+// another process: the running decision process, which answers Assess,
+// must follow both.
+func TestServeFollowsOtherDecisions(t *testing.T) {
+	cfg := testConfig(t)
+	a, stop := runApp(t, cfg)
+	defer stop()
+	l, err := OpenLocal(context.Background(), cfg, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	addr := netip.MustParseAddr("203.0.113.66")
+	d, err := l.AddDecision(context.Background(), proxywatch.PrefixSubject(netip.PrefixFrom(addr, 32)), proxywatch.ActionBan, time.Hour, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the decision in the decision process", func() bool {
+		_, ok := a.dm.Active(addr, time.Time{})
+		return ok
+	})
+	if as := a.watch.Assess(addr, "", 0); as.Action != "deny" {
+		t.Errorf("Assess(%s) = %+v, want deny", addr, as)
+	}
+	if err := l.DeleteDecision(context.Background(), d.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the deletion in the decision process", func() bool {
+		_, ok := a.dm.Active(addr, time.Time{})
+		return !ok
+	})
 }

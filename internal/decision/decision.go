@@ -476,3 +476,73 @@ func (m *Manager) Load(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Knows reports whether a live decision is on exactly prefix p, for a
+// follower of the store's changes to tell the process's own writes from
+// another process's.
+func (m *Manager) Knows(p netip.Prefix) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.live.Peek(p)
+	return ok
+}
+
+// Forget drops the live decision on exactly p from memory, without
+// writing to the store: another process (`proxywatch decisions delete`)
+// removed it there.
+func (m *Manager) Forget(p netip.Prefix) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.live.Peek(p); ok {
+		m.forget(p, e)
+		m.live.Remove(p)
+	}
+}
+
+// Sync makes the live decisions those of the store, as another process
+// (`proxywatch decisions add|delete`) may have changed them: it loads the
+// store's live decisions and forgets live ones the store no longer has,
+// except those still queued for the store (Deps.Hold).
+func (m *Manager) Sync(ctx context.Context) error {
+	if m.deps.Store == nil {
+		return nil
+	}
+	ds, err := m.deps.Store.Decisions(ctx, m.clockNow())
+	if err != nil {
+		return fmt.Errorf("sync decisions: %w", err)
+	}
+	if err := m.Load(ctx); err != nil {
+		return err
+	}
+	stored := make(map[string]bool, len(ds))
+	for _, d := range ds {
+		stored[d.ID] = true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range m.pending {
+		if w.Put != nil {
+			stored[w.Put.ID] = true
+		}
+	}
+	var gone []netip.Prefix
+	for p, e := range m.live.All() {
+		if !stored[e.d.ID] {
+			gone = append(gone, p)
+		}
+	}
+	for _, p := range gone {
+		if e, ok := m.live.Peek(p); ok {
+			m.forget(p, e)
+			m.live.Remove(p)
+		}
+	}
+	return nil
+}
+
+// clockNow returns the present under the lock.
+func (m *Manager) clockNow() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.clock(time.Time{})
+}

@@ -401,3 +401,43 @@ func TestHold(t *testing.T) {
 		t.Errorf("Run() = %v", err)
 	}
 }
+
+// TestSync checks that decisions another process adds to or deletes from
+// the store reach the live set, and that queued ones are kept.
+func TestSync(t *testing.T) {
+	st := newFakeStore()
+	m := newManager(t, nil, Deps{Store: st, Now: func() time.Time { return t0 }, Hold: true})
+	kept := m.Propose(proposal("198.51.100.7", proxywatch.ActionBan, "detect:bruteforce", 0)) // queued, not in the store
+	if len(kept) != 1 {
+		t.Fatalf("Propose() = %v", kept)
+	}
+	if _, err := m.Add(context.Background(), proxywatch.Decision{Subject: addr("203.0.113.44")}); err != nil {
+		t.Fatal(err)
+	}
+	other := proxywatch.Decision{ID: "cli-1", Subject: addr("203.0.113.9"), Action: proxywatch.ActionBan, Origin: "manual",
+		Created: t0.Add(-time.Minute), Expires: t0.Add(time.Hour)}
+	st.PutDecision(context.Background(), other)
+	for id := range st.decisions {
+		if id != "cli-1" {
+			st.DeleteDecision(context.Background(), id) // another process deletes the operator's decision
+		}
+	}
+	if err := m.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		addr string
+		want bool
+	}{{"203.0.113.9", true}, {"203.0.113.44", false}, {"198.51.100.7", true}} {
+		if _, got := m.Active(netip.MustParseAddr(c.addr), time.Time{}); got != c.want {
+			t.Errorf("after Sync Active(%s) = %v, want %v", c.addr, got, c.want)
+		}
+	}
+	if !m.Knows(netip.MustParsePrefix("203.0.113.9/32")) {
+		t.Errorf("Knows(203.0.113.9/32) = false after Sync")
+	}
+	m.Forget(netip.MustParsePrefix("203.0.113.9/32"))
+	if _, ok := m.Active(netip.MustParseAddr("203.0.113.9"), time.Time{}); ok {
+		t.Errorf("Active after Forget: found")
+	}
+}
