@@ -16,7 +16,7 @@ type pairKey struct {
 	in   addrKey
 	out  addrKey
 	port uint16
-	prot uint8
+	prot uint16 // the IP protocol, widened: a key without padding hashes and compares as plain memory
 }
 
 func (k pairKey) ep() epKey { return epKey{addr: k.out, port: k.port, prot: k.prot} }

@@ -69,7 +69,7 @@ func (t *aggTable) find(k epKey) *c2agg {
 type groupKey struct {
 	net  addrKey // the /24 (IPv4) or /48 (IPv6)
 	port uint16
-	prot uint8
+	prot uint16 // the IP protocol, widened: a key without padding hashes and compares as plain memory
 }
 
 func groupOf(k epKey) groupKey {

@@ -10,7 +10,7 @@ import (
 type epKey struct {
 	addr addrKey
 	port uint16
-	prot uint8
+	prot uint16 // the IP protocol, widened: a key without padding hashes and compares as plain memory
 }
 
 func (k epKey) hash() uint64 { return mix64(hashAddr(k.addr) ^ uint64(k.port)<<8 ^ uint64(k.prot)) }
@@ -115,7 +115,7 @@ func (w *Watch) epWorth(t int64) func(*epState) float64 {
 // and hs are h's relay state and byte history, or nil.
 func (w *Watch) outbound(s *flow.Session, h, r addrKey, rs *relayState, hs *histState) {
 	start, end := s.Start.UnixMicro(), s.End().UnixMicro()
-	ek := epKey{addr: r, port: s.Resp.Port(), prot: s.Proto}
+	ek := epKey{addr: r, port: s.Resp.Port(), prot: uint16(s.Proto)}
 	failed := failedSession(s)
 	e := w.endpoint(ek, end)
 	if e != nil {
@@ -149,7 +149,7 @@ func (w *Watch) outbound(s *flow.Session, h, r addrKey, rs *relayState, hs *hist
 func (w *Watch) inbound(s *flow.Session, c, h addrKey) {
 	// Traffic from an endpoint already followed counts for it: a sampled
 	// answer the stitcher could not pair shows as a session from it.
-	if e := w.eps.get(epKey{addr: c, port: s.Orig.Port(), prot: s.Proto}); e != nil {
+	if e := w.eps.get(epKey{addr: c, port: s.Orig.Port(), prot: uint16(s.Proto)}); e != nil {
 		end := s.End().UnixMicro()
 		e.roll(end / w.epochLen)
 		e.cur.fromPkts += float64(s.OrigPackets)

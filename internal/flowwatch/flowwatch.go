@@ -295,7 +295,7 @@ func (w *Watch) answerHalf(s *flow.Session, o addrKey) bool {
 	if !unusualPort(s.Orig.Port()) && unusualPort(s.Resp.Port()) {
 		return true
 	}
-	return s.Sampled && w.eps.get(epKey{addr: o, port: s.Orig.Port(), prot: s.Proto}) != nil
+	return s.Sampled && w.eps.get(epKey{addr: o, port: s.Orig.Port(), prot: uint16(s.Proto)}) != nil
 }
 
 // reversed returns s seen from the other end.
