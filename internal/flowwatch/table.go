@@ -67,9 +67,9 @@ func (t *table[K, V]) admit(k K, w float64, worth func(*V) float64) *V {
 func (t *table[K, V]) replaceAt(i int, k K) *V {
 	delete(t.idx, t.ents[i].key)
 	t.evicted++
-	t.deleted()
 	t.ents[i] = entry[K, V]{key: k}
 	t.idx[k] = int32(i)
+	t.deleted() // last: a rebuild must see the table as it now is
 	return &t.ents[i].val
 }
 
@@ -105,7 +105,6 @@ func (t *table[K, V]) deleted() {
 func (t *table[K, V]) removeAt(i int) {
 	last := len(t.ents) - 1
 	delete(t.idx, t.ents[i].key)
-	t.deleted()
 	if i != last {
 		t.ents[i] = t.ents[last]
 		t.idx[t.ents[i].key] = int32(i)
@@ -113,6 +112,7 @@ func (t *table[K, V]) removeAt(i int) {
 	var zero entry[K, V]
 	t.ents[last] = zero
 	t.ents = t.ents[:last]
+	t.deleted() // last: a rebuild must see the table as it now is
 }
 
 // sweep removes every entry for which drop returns true.
