@@ -80,6 +80,7 @@ isolated() {
 
 load() { uptime | sed 's/.*load average: /load /'; }
 if [ "${ANALYZE_ONLY:-0}" != 1 ]; then
+rm -f "$work"/runs/* "$work"/*.result "$work"/addrs-*.txt "$work"/missed-*.txt
 {
   echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
@@ -121,15 +122,16 @@ fi
 cat "$work/context.txt"
 
 rc=0
-/usr/bin/python3 - "$work" "$PEERS_WORK" "$LOGF" "$AUTHTRUTH" "$N" "$repeat" "${ADDRS:-0}" <<'PY' || rc=$?
+/usr/bin/python3 - "$work" "$PEERS_WORK" "$LOGF" "$AUTHTRUTH" "$N" "${ADDRS:-0}" <<'PY' || rc=$?
 import bisect, collections, csv, datetime, ipaddress, json, os, re, statistics, sys
 import yaml
 
-work, pwork, logf, truthf, nlines, repeat, show = sys.argv[1:8]
-nlines, repeat, show = int(nlines), int(repeat), show == '1'
+work, pwork, logf, truthf, nlines, show = sys.argv[1:7]
+nlines, show = int(nlines), show == '1'
 
 def timev(path):
-    """Wall seconds and peak RSS (MiB) from a GNU time -v report, or None."""
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) from a
+    GNU time -v report, or None."""
     try:
         txt = open(path).read()
     except FileNotFoundError:
@@ -139,7 +141,8 @@ def timev(path):
     for part in m.group(1).split(':'):
         s = s * 60 + float(part)
     rss = int(re.search(r'Maximum resident set size \(kbytes\): (\d+)', txt).group(1)) / 1024
-    return s, rss
+    cpu = sum(float(x) for x in re.findall(r'(?:User|System) time \(seconds\): ([\d.]+)', txt))
+    return s, rss, cpu
 
 def addrs(path):
     try:
@@ -178,7 +181,9 @@ def med(runs):
     runs = [r for r in runs if r]
     if not runs:
         return None
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs), [r[0] for r in runs]
+    return (statistics.median(r[0] for r in runs), max(r[1] for r in runs), statistics.median(r[2] for r in runs),
+            [r[0] for r in runs])
+repeat = len([f for f in os.listdir(os.path.join(work, 'runs')) if re.match(r'proxywatch-\d+\.time$', f)])
 pw = med([timev(os.path.join(work, 'runs', 'proxywatch-%d.time' % i)) for i in range(1, repeat + 1)])
 sp = med([timev(os.path.join(work, 'runs', 'sshg-parser-%d.time' % i)) for i in range(1, repeat + 1)])
 res = {}
@@ -216,15 +221,16 @@ print('%d-line sshd log (%s); attackers in the ground truth: %s' % (
     nlines, os.path.basename(logf),
     ', '.join('%s %d' % (c, sum(1 for r in truth.values() if r['class'] == c)) for c in classes)))
 print()
-hdr = '%-42s %8s %10s %9s %9s %10s %9s   %s' % ('tool', 'wall s', 'lines/s', 'RSS MiB', 'banned', 'attackers', 'benign', 'by class')
+hdr = '%-42s %8s %10s %8s %9s %9s %10s %9s   %s' % ('tool', 'wall s', 'lines/s', 'CPU s', 'RSS MiB', 'banned',
+                                                'attackers', 'benign', 'by class')
 print(hdr)
 print('-' * len(hdr))
 def row(name, t, found, wall=None):
     if t is None:
-        print('%-42s %8s %10s %9s %s' % (name, '-', '-', '-', fmt_found(found)))
+        print('%-42s %8s %10s %8s %9s %s' % (name, '-', '-', '-', '-', fmt_found(found)))
         return
     w = wall if wall is not None else t[0]
-    print('%-42s %8.2f %10s %9.1f %s' % (name, w, '{:,.0f}'.format(lps(w)), t[1], fmt_found(found)))
+    print('%-42s %8.2f %10s %8.2f %9.1f %s' % (name, w, '{:,.0f}'.format(lps(w)), t[2], t[1], fmt_found(found)))
 row('proxywatch logs scan (median of %d)' % repeat, pw, pw_set)
 row('sshg-parser alone (median of %d)' % repeat, sp, None)
 row('sshg-parser alone (sshguard.sh)', sgp, None)
@@ -234,10 +240,10 @@ row('fail2ban-regex sshd (stats run)', f2b, bans['fail2ban'])
 row('  fail2ban-regex -o "<time> <ip>"', f2bo, None)
 row('crowdsec -dsn file:// -no-api (agent)', cs, bans['crowdsec'])
 if lapi:
-    print('%-42s %8s %10s %9s' % ('  crowdsec LAPI beside it', '', '', lapi.group(1)))
+    print('%-42s %8s %10s %8s %9s' % ('  crowdsec LAPI beside it', '', '', '', lapi.group(1)))
 print()
 print('proxywatch runs (wall s): %s; sshg-parser alone: %s' % (
-    ' '.join('%.2f' % x for x in pw[2]) if pw else '-', ' '.join('%.2f' % x for x in sp[2]) if sp else '-'))
+    ' '.join('%.2f' % x for x in pw[3]) if pw else '-', ' '.join('%.2f' % x for x in sp[3]) if sp else '-'))
 print('proxywatch decisions: %s; alerted but not decided: %d' % (
     ', '.join('%s %s %d' % (k[0], k[1], v) for k, v in sorted(actions.items())),
     len({a for a in alerted if a in known} - pw_set)))
@@ -265,7 +271,7 @@ for name, t in [('sshguard parser alone (paired runs)', sp), ('sshguard parser a
                 ('sshguard parser|blocker', sgb), ('fail2ban-regex', f2b), ('CrowdSec agent', cs)]:
     if t and pl:
         ratios.append((name, pl / lps(t[0])))
-        print('proxywatch / %-40s %6.2fx lines/s' % (name, pl / lps(t[0])))
+        print('proxywatch / %-40s %6.2fx lines/s   (%.2fx per CPU second)' % (name, pl / lps(t[0]), t[2] / pw[2]))
     else:
         print('proxywatch / %-40s %6s' % (name, '-'))
 
