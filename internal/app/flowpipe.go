@@ -96,13 +96,14 @@ func (a *App) newFlowPipeline(ctx context.Context) error {
 // through the detectors.
 func (fp *flowPipeline) Run(ctx context.Context) error {
 	sessions := make(chan []flow.Session, 16)
+	spent := make(chan []flow.Session, cap(sessions)+2) // batches back to the stitcher
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	detected := make(chan error, 1)
 	go func() {
 		// The detectors stop when their input closes, not on ctx: what
 		// is still in the pipe is judged first.
-		detected <- fp.watch.RunBatches(context.WithoutCancel(ctx), sessions)
+		detected <- fp.watch.RunBatches(context.WithoutCancel(ctx), sessions, spent)
 		close(fp.inds)
 	}()
 	writer := make(chan struct{})
@@ -120,7 +121,7 @@ func (fp *flowPipeline) Run(ctx context.Context) error {
 		stitched := make(chan struct{})
 		go func() {
 			defer close(stitched)
-			fp.st.Run(fp.col.Batches(), sessions, stitch.RunOptions{Recycle: fp.col.Recycle, Tick: tick.C})
+			fp.st.Run(fp.col.Batches(), sessions, stitch.RunOptions{Recycle: fp.col.Recycle, Tick: tick.C, Free: spent})
 		}()
 		serr = fp.col.Serve(ctx, fp.pc)
 		<-stitched

@@ -419,8 +419,10 @@ func (w *Watch) ProcessBatch(ss []flow.Session) {
 }
 
 // RunBatches is Run for a stage that sends batches of sessions, as the
-// stitcher's Run does; the batches are not kept.
-func (w *Watch) RunBatches(ctx context.Context, in <-chan []flow.Session) error {
+// stitcher's Run does; the batches are not kept. Each processed batch is
+// offered back on free, when it is not nil and has room, for the sender
+// to reuse (stitch.RunOptions.Free).
+func (w *Watch) RunBatches(ctx context.Context, in <-chan []flow.Session, free chan<- []flow.Session) error {
 	idle := max(w.cfg.Lateness, time.Second)
 	tick := time.NewTicker(idle)
 	defer tick.Stop()
@@ -433,6 +435,12 @@ func (w *Watch) RunBatches(ctx context.Context, in <-chan []flow.Session) error 
 				return nil
 			}
 			w.ProcessBatch(b)
+			if free != nil {
+				select {
+				case free <- b:
+				default:
+				}
+			}
 			last = time.Now()
 		case now := <-tick.C:
 			if now.Sub(last) >= idle {

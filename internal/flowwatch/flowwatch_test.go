@@ -366,7 +366,7 @@ func TestRunAndAnalyze(t *testing.T) {
 	batches <- ss[:len(ss)/2]
 	batches <- ss[len(ss)/2:]
 	close(batches)
-	if err := wb.RunBatches(t.Context(), batches); err != nil {
+	if err := wb.RunBatches(t.Context(), batches, nil); err != nil {
 		t.Fatalf("RunBatches() = %v", err)
 	}
 	if diff := cmp.Diff(claims(got), claims(wb.Findings())); diff != "" {

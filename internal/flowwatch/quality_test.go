@@ -6,13 +6,13 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/eval"
 	"github.com/proxywatch/proxywatch/internal/flow"
+	"github.com/proxywatch/proxywatch/internal/sim"
 )
 
 // A qualityCase is one measurement setting: a scenario with overrides,
@@ -23,6 +23,7 @@ type qualityCase struct {
 	set      []string
 	source   string // "zeek" or "ipfix"
 	sampling int
+	size     string // sim.SizeSmall (or "") or sim.SizeFull
 }
 
 // runScore is what one simulated run scored.
@@ -37,16 +38,35 @@ type runScore struct {
 	bots, botsFound       int
 	sessions              int
 	elapsed               time.Duration
+	missed, wrong         []string // servers missed, outside addresses wrongly named (samples)
 }
 
 func (q qualityCase) run(t testing.TB, seed uint64) runScore {
 	t.Helper()
+	return q.score(t, q.simulate(t, seed, q.source))
+}
+
+// simulate runs the case's scenario at its size and sampling with the
+// outputs the sources need ("zeek", "ipfix").
+func (q qualityCase) simulate(t testing.TB, seed uint64, sources ...string) simRun {
+	t.Helper()
 	set := append([]string{fmt.Sprintf("export.sampling=%d", q.sampling)}, q.set...)
-	out := "ipfix"
-	if q.source == "zeek" {
-		out = "zeek"
+	var outs []string
+	for _, src := range sources {
+		switch src {
+		case "zeek":
+			outs = append(outs, sim.OutZeek)
+		default:
+			outs = append(outs, sim.OutIPFIX)
+		}
 	}
-	run := simulate(t, q.scenario, seed, set, out)
+	return simulateSized(t, q.scenario, seed, set, q.size, outs...)
+}
+
+// score runs the detectors with the shipped defaults over the case's
+// source of run and scores what they found.
+func (q qualityCase) score(t testing.TB, run simRun) runScore {
+	t.Helper()
 	var ss []flow.Session
 	if q.source == "zeek" {
 		ss = run.zeek(t)
@@ -66,6 +86,10 @@ func (q qualityCase) run(t testing.TB, seed uint64) runScore {
 			s.servers += r.Truth
 			s.serversFound += r.TP
 			s.outsideFP += r.FP
+			for _, a := range r.Missed {
+				s.missed = append(s.missed, fmt.Sprintf("%s %s", r.Role, a))
+			}
+			s.wrong = append(s.wrong, r.Wrong...)
 		case proxywatch.RoleRelay:
 			s.relays, s.relaysFound = r.Truth, r.TP
 			s.insideFP += r.FP
@@ -205,7 +229,7 @@ func parseSeeds(t testing.TB, s string) []uint64 {
 // TestQualityReport measures detection quality over many seeds and prints
 // the table of docs/detection.md. bench/flowwatch/quality.sh runs it; set
 // FLOWWATCH_QUALITY=1 (and optionally FLOWWATCH_SEEDS=101-110,
-// FLOWWATCH_SAMPLING=1,100,1000).
+// FLOWWATCH_SAMPLING=1,100,1000, FLOWWATCH_SIZE=full).
 func TestQualityReport(t *testing.T) {
 	if os.Getenv("FLOWWATCH_QUALITY") == "" {
 		t.Skip("FLOWWATCH_QUALITY not set (bench/flowwatch/quality.sh runs this)")
@@ -238,18 +262,39 @@ func TestQualityReport(t *testing.T) {
 		}
 		cases = keep
 	}
+	size := qualitySize(t)
+	for i := range cases {
+		cases[i].size = size
+	}
 	rows := make([]*qualityRow, len(cases))
-	var mu sync.Mutex
 	for i, c := range cases {
 		rows[i] = &qualityRow{qualityCase: c}
+	}
+	// Cases that differ only in source share one simulation per seed.
+	for _, g := range shareSimulation(cases) {
+		c := cases[g[0]]
+		var sources []string
+		for _, i := range g {
+			sources = append(sources, cases[i].source)
+		}
 		for _, seed := range seeds {
-			s := c.run(t, seed)
-			mu.Lock()
-			rows[i].add(s)
-			mu.Unlock()
-			t.Logf("%s %s 1:%d seed %d: servers %d/%d outsideFP %d relay %d/%d bc %d/%d insideFP %d",
-				c.name, c.source, c.sampling, seed, s.serversFound, s.servers, s.outsideFP,
-				s.relaysFound, s.relays, s.bcFound, s.bc, s.insideFP)
+			began := time.Now()
+			run := c.simulate(t, seed, sources...)
+			simulated := time.Since(began)
+			for _, i := range g {
+				c := cases[i]
+				began := time.Now()
+				s := c.score(t, run)
+				rows[i].add(s)
+				t.Logf("%s %s %s 1:%d seed %d: servers %d/%d outsideFP %d relay %d/%d bc %d/%d insideFP %d/%d sessions %d; simulate %s, read+detect %s; missed %v wrong %v",
+					c.size, c.name, c.source, c.sampling, seed, s.serversFound, s.servers, s.outsideFP,
+					s.relaysFound, s.relays, s.bcFound, s.bc, s.insideFP, s.insideHosts, s.sessions,
+					simulated.Round(time.Second), time.Since(began).Round(time.Second), s.missed, s.wrong)
+			}
+			// A full-size run's files take gigabytes: free them now.
+			if err := os.RemoveAll(run.dir); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	var b strings.Builder

@@ -348,9 +348,10 @@ func pipeline(ds []datagram, inside []netip.Prefix) (result, error) {
 			return make([]flow.Record, 0, ncfg.BatchSize)
 		}
 	}
-	go st.Run(records, sessions, stitch.RunOptions{Recycle: recycle})
+	spent := make(chan []flow.Session, cap(sessions)+2)
+	go st.Run(records, sessions, stitch.RunOptions{Recycle: recycle, Free: spent})
 	watched := make(chan error, 1)
-	go func() { watched <- w.RunBatches(context.Background(), sessions) }()
+	go func() { watched <- w.RunBatches(context.Background(), sessions, spent) }()
 
 	dec := netflow.NewDecoder(netflow.Options{})
 	var r result

@@ -17,6 +17,9 @@ type RunOptions struct {
 	// advances to the tick's wall-clock time (so sessions end even when
 	// records stop coming) and the pending partial batch is sent.
 	Tick <-chan time.Time
+	// Free, when set, gives back session batches the receiver is done
+	// with; Run fills them again instead of allocating new ones.
+	Free <-chan []flow.Session
 }
 
 // Run is the stitching stage of a pipeline: it stitches the record batches
@@ -29,11 +32,21 @@ func (s *Stitcher) Run(in <-chan []flow.Record, out chan<- []flow.Session, opts 
 	if size <= 0 {
 		size = 1024
 	}
-	batch := make([]flow.Session, 0, size)
+	fresh := func() []flow.Session {
+		select {
+		case b := <-opts.Free:
+			if cap(b) >= size {
+				return b[:0]
+			}
+		default:
+		}
+		return make([]flow.Session, 0, size)
+	}
+	batch := fresh()
 	send := func() {
 		if len(batch) > 0 {
 			out <- batch
-			batch = make([]flow.Session, 0, size)
+			batch = fresh()
 		}
 	}
 	emit := func(x flow.Session) {
