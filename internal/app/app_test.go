@@ -20,7 +20,7 @@ import (
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func testConfig(t *testing.T) config.File {
+func testConfig(t testing.TB) config.File {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()

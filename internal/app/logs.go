@@ -106,7 +106,7 @@ func (l *Local) ScanLogs(ctx context.Context, o ScanOptions) (ScanSummary, error
 		parsers = append(parsers, p)
 		sources = append(sources, fileEvents(ctx, path, p, &lines, o.Progress, &readErr))
 	}
-	res, err := authwatch.Scan(ctx, l.cfg.AuthWatch, deps, sources...)
+	stats, err := authwatch.ScanStats(ctx, l.cfg.AuthWatch, deps, sources...)
 	if err == nil {
 		err = readErr
 	}
@@ -121,7 +121,7 @@ func (l *Local) ScanLogs(ctx context.Context, o ScanOptions) (ScanSummary, error
 	if sum.Events > sum.Lines { // repeats
 		sum.Unparsed = 0
 	}
-	sum.Detectors = res.Stats
+	sum.Detectors = stats
 	sum.Decisions = dm.Stats()
 	if o.Progress != nil {
 		o.Progress(lines.Load())

@@ -192,8 +192,8 @@ func TestBounded(t *testing.T) {
 	w.Flush()
 	st := w.Stats()
 	if w.ips.Len() > cfg.MaxSources || w.users.Len() > cfg.MaxUsers || w.pending.size > cfg.Campaign.MaxPending ||
-		len(w.clock.q) > cfg.MaxBuffered || len(w.svcs) > cfg.MaxServices {
-		t.Errorf("sizes ips %d users %d pending %d buffered %d services %d exceed the caps", w.ips.Len(), w.users.Len(), w.pending.size, len(w.clock.q), len(w.svcs))
+		w.clock.q.len() > cfg.MaxBuffered || len(w.svcs) > cfg.MaxServices {
+		t.Errorf("sizes ips %d users %d pending %d buffered %d services %d exceed the caps", w.ips.Len(), w.users.Len(), w.pending.size, w.clock.q.len(), len(w.svcs))
 	}
 	for _, s := range w.svcs {
 		if len(s.cands.buf) > cfg.Campaign.MaxCandidates {

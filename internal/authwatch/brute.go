@@ -60,29 +60,39 @@ func (w *Watch) hold(p pending) {
 // brute checks the per-address thresholds after a failure.
 func (w *Watch) brute(ev *proxywatch.Event, ts uint32, svc *service, st *ipState, invalid bool) {
 	cfg := w.cfg.BruteForce
-	var reasons []string
+	// Which tiers hold is a bit set (at most 64 tiers are checked); the
+	// reasons are only spelt out for an alert.
+	var tiers uint64
 	var span uint32
-	volume := false
-	for _, t := range cfg.Tiers {
-		if st.fails.Within(t.Attempts, dur(t.Window), ts) {
-			volume = true
-			reasons = append(reasons, fmt.Sprintf("attempts>=%d/%s", t.Attempts, shortDur(t.Window)))
+	for i, t := range cfg.Tiers {
+		if i < 64 && st.fails.Within(t.Attempts, dur(t.Window), ts) {
+			tiers |= 1 << i
 			span = max(span, dur(t.Window))
 		}
 	}
+	volume := tiers != 0
 	// Unknown user names alone are weak evidence at an address honest
 	// users log in from (a NAT, a carrier's shared address): there only
 	// the volume tiers apply.
-	names := 0
+	names, byNames := 0, false
 	if invalid && ev.User != "" && cfg.InvalidUsers > 0 && st.succ == 0 && !w.known.Contains(window.HashAddr(ev.Addr)) {
 		names = st.addInvalid(uint8(svc.idx), ev.User, ts, sub(ts, dur(cfg.InvalidWindow)))
 		if names >= cfg.InvalidUsers {
-			reasons = append(reasons, fmt.Sprintf("invalid-users>=%d/%s", cfg.InvalidUsers, shortDur(cfg.InvalidWindow)))
+			byNames = true
 			span = max(span, dur(cfg.InvalidWindow))
 		}
 	}
-	if len(reasons) == 0 || (st.alerted != 0 && ts < st.alerted+dur(cfg.Cooldown)) {
+	if (!volume && !byNames) || (st.alerted != 0 && ts < st.alerted+dur(cfg.Cooldown)) {
 		return
+	}
+	var reasons []string
+	for i, t := range cfg.Tiers {
+		if i < 64 && tiers&(1<<i) != 0 {
+			reasons = append(reasons, fmt.Sprintf("attempts>=%d/%s", t.Attempts, shortDur(t.Window)))
+		}
+	}
+	if byNames {
+		reasons = append(reasons, fmt.Sprintf("invalid-users>=%d/%s", cfg.InvalidUsers, shortDur(cfg.InvalidWindow)))
 	}
 	if !volume && st.camp != 0 && svc.camp != nil && st.camp == svc.camp.serial {
 		return // a participant of the open campaign, decided as one

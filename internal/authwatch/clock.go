@@ -1,7 +1,6 @@
 package authwatch
 
 import (
-	"container/heap"
 	"time"
 
 	"github.com/proxywatch/proxywatch"
@@ -14,16 +13,17 @@ const maxClockSources = 64
 // clock merges the events of several sources in time order. Each source's
 // newest event time is tracked; the watermark is the oldest of them (among
 // sources heard from within IdleSource of the newest) minus the lateness.
-// Events wait in a heap until the watermark passes them.
+// Events wait in an evQueue until the watermark passes them.
 type clock struct {
 	lateness time.Duration
 	idle     time.Duration
 	max      int
 	srcs     map[string]*time.Time
-	q        evHeap
+	q        evQueue
 	seq      uint64
 	released time.Time // the time of the newest event processed
 	hi       time.Time // the newest event time seen
+	cur      item      // the event being handled: a field, so that passing its address does not allocate
 }
 
 func (c *clock) init(cfg Config) {
@@ -35,8 +35,9 @@ func (c *clock) init(cfg Config) {
 func (c *clock) push(ev proxywatch.Event, handle func(*proxywatch.Event), st *Stats) {
 	if !c.released.IsZero() && ev.Time.Before(c.released) {
 		st.Late++
-		ev.Time = c.released
-		handle(&ev)
+		c.cur = item{ev: ev}
+		c.cur.ev.Time = c.released
+		handle(&c.cur.ev)
 		return
 	}
 	name := ev.Source
@@ -58,7 +59,7 @@ func (c *clock) push(ev proxywatch.Event, handle func(*proxywatch.Event), st *St
 		c.hi = ev.Time
 	}
 	c.seq++
-	heap.Push(&c.q, item{ev: ev, seq: c.seq})
+	c.q.push(item{ev: ev, seq: c.seq})
 	c.release(handle, st)
 }
 
@@ -77,31 +78,31 @@ func (c *clock) watermark() time.Time {
 // ones beyond the buffer's capacity.
 func (c *clock) release(handle func(*proxywatch.Event), st *Stats) {
 	wm := c.watermark()
-	for len(c.q) > 0 {
-		over := len(c.q) > c.max
-		if !over && c.q[0].ev.Time.After(wm) {
+	for c.q.len() > 0 {
+		over := c.q.len() > c.max
+		if !over && c.q.peek().ev.Time.After(wm) {
 			return
 		}
 		if over {
 			st.Forced++
 		}
-		it := heap.Pop(&c.q).(item)
-		if it.ev.Time.After(c.released) {
-			c.released = it.ev.Time
+		c.cur = c.q.pop()
+		if c.cur.ev.Time.After(c.released) {
+			c.released = c.cur.ev.Time
 		}
-		handle(&it.ev)
+		handle(&c.cur.ev)
 	}
 }
 
 // releaseUpTo processes the events at or before t, as if every source had
 // reached t plus the lateness.
 func (c *clock) releaseUpTo(t time.Time, handle func(*proxywatch.Event)) {
-	for len(c.q) > 0 && !c.q[0].ev.Time.After(t) {
-		it := heap.Pop(&c.q).(item)
-		if it.ev.Time.After(c.released) {
-			c.released = it.ev.Time
+	for c.q.len() > 0 && !c.q.peek().ev.Time.After(t) {
+		c.cur = c.q.pop()
+		if c.cur.ev.Time.After(c.released) {
+			c.released = c.cur.ev.Time
 		}
-		handle(&it.ev)
+		handle(&c.cur.ev)
 	}
 	if t.After(c.released) {
 		c.released = t
@@ -110,12 +111,12 @@ func (c *clock) releaseUpTo(t time.Time, handle func(*proxywatch.Event)) {
 
 // drain processes every waiting event.
 func (c *clock) drain(handle func(*proxywatch.Event)) {
-	for len(c.q) > 0 {
-		it := heap.Pop(&c.q).(item)
-		if it.ev.Time.After(c.released) {
-			c.released = it.ev.Time
+	for c.q.len() > 0 {
+		c.cur = c.q.pop()
+		if c.cur.ev.Time.After(c.released) {
+			c.released = c.cur.ev.Time
 		}
-		handle(&it.ev)
+		handle(&c.cur.ev)
 	}
 }
 
@@ -124,35 +125,117 @@ type item struct {
 	seq uint64
 }
 
-// evHeap orders events by time, then by arrival.
-type evHeap []item
-
-func (h evHeap) Len() int { return len(h) }
-func (h evHeap) Less(i, j int) bool {
-	if !h[i].ev.Time.Equal(h[j].ev.Time) {
-		return h[i].ev.Time.Before(h[j].ev.Time)
+// before orders items by time, then by arrival.
+func (it *item) before(o *item) bool {
+	if !it.ev.Time.Equal(o.ev.Time) {
+		return it.ev.Time.Before(o.ev.Time)
 	}
-	return h[i].seq < h[j].seq
+	return it.seq < o.seq
 }
-func (h evHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *evHeap) Push(x any)   { *h = append(*h, x.(item)) }
-func (h *evHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	old[len(old)-1] = item{}
-	*h = old[:len(old)-1]
+
+// An evQueue holds events in (time, arrival) order. Logs are mostly in
+// time order, so events that come in order wait in a FIFO, at no cost
+// beyond a copy; only stragglers go to a binary heap. The earliest event
+// is the earlier of the two heads.
+type evQueue struct {
+	fifo []item // fifo[head:] in order
+	head int
+	heap []item // a min-heap of the out-of-order events
+}
+
+func (q *evQueue) len() int { return len(q.fifo) - q.head + len(q.heap) }
+
+func (q *evQueue) push(it item) {
+	if n := len(q.fifo); n == q.head || !it.before(&q.fifo[n-1]) {
+		if q.head > 0 && q.head == n { // empty: start over at the front
+			q.fifo, q.head = q.fifo[:0], 0
+		} else if q.head >= 4096 && q.head*2 >= n { // mostly consumed: compact
+			m := copy(q.fifo, q.fifo[q.head:])
+			clear(q.fifo[m:])
+			q.fifo, q.head = q.fifo[:m], 0
+		}
+		q.fifo = append(q.fifo, it)
+		return
+	}
+	q.heap = append(q.heap, it)
+	for i := len(q.heap) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !q.heap[i].before(&q.heap[p]) {
+			break
+		}
+		q.heap[i], q.heap[p] = q.heap[p], q.heap[i]
+		i = p
+	}
+}
+
+// fromFIFO reports whether the earliest event is the FIFO's head. The
+// queue must not be empty.
+func (q *evQueue) fromFIFO() bool {
+	if q.head == len(q.fifo) {
+		return false
+	}
+	return len(q.heap) == 0 || q.fifo[q.head].before(&q.heap[0])
+}
+
+// peek returns the earliest event. The queue must not be empty.
+func (q *evQueue) peek() *item {
+	if q.fromFIFO() {
+		return &q.fifo[q.head]
+	}
+	return &q.heap[0]
+}
+
+// pop removes and returns the earliest event. The queue must not be
+// empty.
+func (q *evQueue) pop() item {
+	if q.fromFIFO() {
+		it := q.fifo[q.head]
+		q.fifo[q.head] = item{}
+		q.head++
+		return it
+	}
+	h := q.heap
+	it := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h[n] = item{}
+	h = h[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && h[l].before(&h[m]) {
+			m = l
+		}
+		if r := l + 1; r < n && h[r].before(&h[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	q.heap = h
 	return it
+}
+
+// each calls f with every held event, in no particular order.
+func (q *evQueue) each(f func(*item)) {
+	for i := q.head; i < len(q.fifo); i++ {
+		f(&q.fifo[i])
+	}
+	for i := range q.heap {
+		f(&q.heap[i])
+	}
 }
 
 // oldestHeld returns, per source, the sequence number of its oldest
 // event still held.
 func (c *clock) oldestHeld() map[string]uint64 {
 	held := map[string]uint64{}
-	for i := range c.q {
-		ev := &c.q[i].ev
-		if s, ok := held[ev.Source]; !ok || ev.Seq < s {
-			held[ev.Source] = ev.Seq
+	c.q.each(func(it *item) {
+		if s, ok := held[it.ev.Source]; !ok || it.ev.Seq < s {
+			held[it.ev.Source] = it.ev.Seq
 		}
-	}
+	})
 	return held
 }

@@ -169,3 +169,42 @@ func TestSync(t *testing.T) {
 		t.Errorf("Sync() after Advance held = %v, want none", got)
 	}
 }
+
+// TestEvQueue pushes mostly ordered events with stragglers, popping at
+// random, and checks every pop returns the earliest event held.
+func TestEvQueue(t *testing.T) {
+	var q evQueue
+	var held []item
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	x, seq := uint64(7), uint64(0)
+	for step := range 100000 {
+		x = x*6364136223846793005 + 1442695040888963407
+		if x>>61 < 4 || len(held) == 0 { // push
+			seq++
+			d := time.Duration(step) * time.Millisecond
+			if x>>58&7 == 0 { // a straggler, up to 2 s late
+				d -= time.Duration(x>>40%2000) * time.Millisecond
+			}
+			it := item{ev: proxywatch.Event{Time: t0.Add(d), Seq: seq}, seq: seq}
+			q.push(it)
+			held = append(held, it)
+			continue
+		}
+		min := 0
+		for i := range held {
+			if held[i].before(&held[min]) {
+				min = i
+			}
+		}
+		if got := q.peek().seq; got != held[min].seq {
+			t.Fatalf("step %d: peek() = seq %d, want %d", step, got, held[min].seq)
+		}
+		if got := q.pop(); got.seq != held[min].seq {
+			t.Fatalf("step %d: pop() = seq %d, want %d", step, got.seq, held[min].seq)
+		}
+		held = append(held[:min], held[min+1:]...)
+		if q.len() != len(held) {
+			t.Fatalf("step %d: len() = %d, want %d", step, q.len(), len(held))
+		}
+	}
+}

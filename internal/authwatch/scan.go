@@ -45,9 +45,31 @@ func (c *collector) Decision(d proxywatch.Decision) {
 func Scan(ctx context.Context, cfg Config, deps Deps, sources ...iter.Seq[proxywatch.Event]) (Result, error) {
 	var res Result
 	deps.Out = &collector{res: &res, next: deps.Out}
+	st, err := ScanStats(ctx, cfg, deps, sources...)
+	res.Stats = st
+	return res, err
+}
+
+// ScanStats is Scan without keeping the alerts and decisions: they go to
+// deps.Out only, so memory does not grow with what is found.
+func ScanStats(ctx context.Context, cfg Config, deps Deps, sources ...iter.Seq[proxywatch.Event]) (Stats, error) {
 	w, err := New(cfg, deps)
 	if err != nil {
-		return res, err
+		return Stats{}, err
+	}
+	if len(sources) == 1 { // nothing to merge
+		n := 0
+		for ev := range sources[0] {
+			if n++; n%4096 == 0 && ctx.Err() != nil {
+				return w.Stats(), ctx.Err()
+			}
+			w.Process(ev)
+		}
+		if err := ctx.Err(); err != nil {
+			return w.Stats(), err
+		}
+		w.Flush()
+		return w.Stats(), nil
 	}
 	type head struct {
 		ev   proxywatch.Event
@@ -74,7 +96,7 @@ func Scan(ctx context.Context, cfg Config, deps Deps, sources ...iter.Seq[proxyw
 	for len(heads) > 0 {
 		if n++; n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
-				return res, err
+				return w.Stats(), err
 			}
 		}
 		i := 0
@@ -93,9 +115,8 @@ func Scan(ctx context.Context, cfg Config, deps Deps, sources ...iter.Seq[proxyw
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return res, err
+		return w.Stats(), err
 	}
 	w.Flush()
-	res.Stats = w.Stats()
-	return res, nil
+	return w.Stats(), nil
 }
