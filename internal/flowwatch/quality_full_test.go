@@ -2,11 +2,25 @@ package flowwatch
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/proxywatch/proxywatch"
+	"github.com/proxywatch/proxywatch/internal/flow"
+	"github.com/proxywatch/proxywatch/internal/flow/netflow"
+	"github.com/proxywatch/proxywatch/internal/flow/pcapread"
+	"github.com/proxywatch/proxywatch/internal/flow/stitch"
+	"github.com/proxywatch/proxywatch/internal/flow/zeek"
 	"github.com/proxywatch/proxywatch/internal/sim"
 	"github.com/proxywatch/proxywatch/internal/truth"
 )
@@ -70,4 +84,137 @@ func shareSimulation(cases []qualityCase) [][]int {
 		groups[j] = append(groups[j], i)
 	}
 	return groups
+}
+
+// detectStream runs the detectors with the shipped defaults over the
+// source ("zeek" or "ipfix") of run as it is read, batch by batch, so that
+// a full-size run (ten million sessions and more) is never held whole. It
+// returns the findings, the number of sessions and the time spent in the
+// detectors alone.
+func detectStream(t testing.TB, run simRun, source string, seen map[netip.Addr]*serverSeen) ([]proxywatch.Finding, int, time.Duration) {
+	t.Helper()
+	name := "ipfix.pcap"
+	if source == "zeek" {
+		name = "conn.log"
+	}
+	f, err := os.Open(filepath.Join(run.dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var r flow.SessionReader
+	if source == "zeek" {
+		r = zeek.NewReader(f, zeek.Options{Name: name})
+	} else {
+		pr, err := pcapread.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err = stitch.NewReader(netflow.NewReader(pr, name, netflow.Options{}), stitch.DefaultConfig()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Enabled, cfg.Inside = true, run.truth.Inside
+	w, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != nil {
+		w.trace = func(det string, a netip.Addr, port uint16, f map[string]float64) {
+			if v := seen[a]; v != nil && (det == "c2" || det == "collector") && f["score"] >= v.features["score"] {
+				v.detector, v.port, v.features = det, port, f
+			}
+		}
+	}
+	var (
+		n       int
+		elapsed time.Duration
+		batch   = make([]flow.Session, 0, 4096)
+		eof     bool
+	)
+	for !eof {
+		batch = batch[:0]
+		for len(batch) < cap(batch) {
+			s, err := r.ReadSession()
+			if errors.Is(err, io.EOF) {
+				eof = true
+				break
+			}
+			if err != nil {
+				t.Fatalf("read %s: %v", name, err)
+			}
+			batch = append(batch, s)
+			if v := seen[s.Resp.Addr()]; v != nil {
+				v.sessions++
+				v.clients[s.Orig.Addr()] = struct{}{}
+			}
+		}
+		began := time.Now()
+		for _, s := range batch {
+			w.Process(s)
+		}
+		elapsed += time.Since(began)
+		n += len(batch)
+	}
+	began := time.Now()
+	w.Flush()
+	fs := w.Findings()
+	return fs, n, elapsed + time.Since(began)
+}
+
+// serverSeen is what the flow source showed of one true server, and the
+// detectors' best score for it: evidence for a miss.
+type serverSeen struct {
+	bots     int // bots that the truth says used it
+	sessions int // sessions to it in the source, after sampling
+	clients  map[netip.Addr]struct{}
+	detector string
+	port     uint16
+	features map[string]float64
+}
+
+// watchServers returns an entry for each true C2, backconnect server and
+// collector address of run.
+func watchServers(run simRun) map[netip.Addr]*serverSeen {
+	seen := map[netip.Addr]*serverSeen{}
+	for _, h := range run.truth.Hosts {
+		switch h.Role {
+		case proxywatch.RoleC2, proxywatch.RoleBackconnectC2, proxywatch.RoleCollector:
+			for _, sp := range h.Spans {
+				seen[sp.Addr] = &serverSeen{clients: map[netip.Addr]struct{}{}}
+			}
+		}
+	}
+	for _, h := range run.truth.Hosts {
+		for _, p := range h.Peers {
+			if v := seen[p]; v != nil {
+				v.bots++
+			}
+		}
+	}
+	return seen
+}
+
+// explain describes what the source showed of a missed server.
+func (v *serverSeen) explain() string {
+	if v == nil {
+		return "not a truth server address"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d bots in truth, %d sessions from %d clients in the source", v.bots, v.sessions, len(v.clients))
+	if v.features == nil {
+		b.WriteString(", never scored")
+		return b.String()
+	}
+	keys := make([]string, 0, len(v.features))
+	for k := range v.features {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(&b, ", best %s score on port %d:", v.detector, v.port)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%.3g", k, v.features[k])
+	}
+	return b.String()
 }

@@ -3,6 +3,7 @@ package flowwatch
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/eval"
-	"github.com/proxywatch/proxywatch/internal/flow"
 	"github.com/proxywatch/proxywatch/internal/sim"
 )
 
@@ -67,18 +67,14 @@ func (q qualityCase) simulate(t testing.TB, seed uint64, sources ...string) simR
 // source of run and scores what they found.
 func (q qualityCase) score(t testing.TB, run simRun) runScore {
 	t.Helper()
-	var ss []flow.Session
-	if q.source == "zeek" {
-		ss = run.zeek(t)
-	} else {
-		ss = run.ipfix(t)
+	var seen map[netip.Addr]*serverSeen
+	if os.Getenv("FLOWWATCH_EXPLAIN") != "" {
+		seen = watchServers(run)
 	}
-	began := time.Now()
-	res := detect(t, DefaultConfig(), run.truth.Inside, ss, nil)
-	el := time.Since(began)
-	rep := scoreRun(t, run, res.Findings)
+	fs, n, el := detectStream(t, run, q.source, seen)
+	rep := scoreRun(t, run, fs)
 	var s runScore
-	s.sessions, s.elapsed = len(ss), el
+	s.sessions, s.elapsed = n, el
 	s.insideHosts = insidePopulation(run)
 	for _, r := range rep.Roles {
 		switch r.Role {
@@ -87,7 +83,11 @@ func (q qualityCase) score(t testing.TB, run simRun) runScore {
 			s.serversFound += r.TP
 			s.outsideFP += r.FP
 			for _, a := range r.Missed {
-				s.missed = append(s.missed, fmt.Sprintf("%s %s", r.Role, a))
+				m := fmt.Sprintf("%s %s", r.Role, a)
+				if seen != nil {
+					m += " (" + seen[a].explain() + ")"
+				}
+				s.missed = append(s.missed, m)
 			}
 			s.wrong = append(s.wrong, r.Wrong...)
 		case proxywatch.RoleRelay:
@@ -229,7 +229,8 @@ func parseSeeds(t testing.TB, s string) []uint64 {
 // TestQualityReport measures detection quality over many seeds and prints
 // the table of docs/detection.md. bench/flowwatch/quality.sh runs it; set
 // FLOWWATCH_QUALITY=1 (and optionally FLOWWATCH_SEEDS=101-110,
-// FLOWWATCH_SAMPLING=1,100,1000, FLOWWATCH_SIZE=full).
+// FLOWWATCH_SAMPLING=1,100,1000, FLOWWATCH_SIZE=full; FLOWWATCH_EXPLAIN=1
+// logs, for each missed server, what the source showed of it).
 func TestQualityReport(t *testing.T) {
 	if os.Getenv("FLOWWATCH_QUALITY") == "" {
 		t.Skip("FLOWWATCH_QUALITY not set (bench/flowwatch/quality.sh runs this)")
