@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,11 +59,18 @@ type logSource struct {
 	reader *tail.Reader
 
 	// Kept by run only:
-	last      tail.Checkpoint            // after the last line run has seen
-	before    map[uint64]tail.Checkpoint // before each line whose events went to the detectors, by sequence number
+	last      tail.Checkpoint // after the last line run has seen
+	before    []linePos       // before each line whose events went to the detectors, in sequence order, from bh
+	bh        int
 	committed tail.Checkpoint
 
 	lines, events, errs atomic.Uint64
+}
+
+// linePos is the position before a line, by its sequence number.
+type linePos struct {
+	seq uint64
+	pos tail.Checkpoint
 }
 
 // logLine is one line of a source, parsed.
@@ -73,6 +81,10 @@ type logLine struct {
 	before tail.Checkpoint
 	after  tail.Checkpoint
 }
+
+// commitSoon is how long a queued decision or alert waits for others to
+// share its commit.
+const commitSoon = 20 * time.Millisecond
 
 // newLogWatch opens the sources of cfg at their stored positions. It reads
 // no line yet.
@@ -107,7 +119,7 @@ func newLogWatch(ctx context.Context, cfg config.Logs, st store.PositionStore, w
 			return nil, fmt.Errorf("logs: source %q: %w", sc.Name, err)
 		}
 		lw.srcs = append(lw.srcs, &logSource{idx: i, cfg: sc, parser: p, reader: r,
-			last: r.Checkpoint(), committed: r.Checkpoint(), before: map[uint64]tail.Checkpoint{}})
+			last: r.Checkpoint(), committed: r.Checkpoint()})
 	}
 	return lw, nil
 }
@@ -139,6 +151,7 @@ func (lw *logWatch) Run(ctx context.Context) error {
 	tick := time.NewTicker(lw.cfg.Commit)
 	defer tick.Stop()
 	running := len(lw.srcs)
+	var soon <-chan time.Time
 	for running > 0 || ctx.Err() == nil {
 		select {
 		case ln := <-lw.lines:
@@ -148,10 +161,15 @@ func (lw *logWatch) Run(ctx context.Context) error {
 				lw.log.Warn("commit log positions", "err", err)
 			}
 		case <-lw.dm.Queued():
-			// A decision or an alert: commit it at once, with the
+			// A decision or an alert: commit it soon, with the
 			// positions, so that it reaches every interface within
-			// the follower's poll. Under load the lines that queue
-			// meanwhile make the batches larger.
+			// the follower's poll; what queues within commitSoon
+			// goes in the same transaction.
+			if soon == nil {
+				soon = time.After(commitSoon)
+			}
+		case <-soon:
+			soon = nil
 			if err := lw.commit(ctx); err != nil {
 				lw.log.Warn("commit log positions", "err", err)
 			}
@@ -219,7 +237,9 @@ func (lw *logWatch) read(ctx context.Context, s *logSource) error {
 func (lw *logWatch) take(l logLine) {
 	s := lw.srcs[l.src]
 	if l.n > 0 {
-		s.before[l.ev.Seq] = l.before
+		if n := len(s.before); n == 0 || s.before[n-1].seq < l.ev.Seq {
+			s.before = append(s.before, linePos{l.ev.Seq, l.before})
+		}
 		s.events.Add(uint64(l.n))
 		for range l.n {
 			lw.watch.Process(l.ev)
@@ -239,15 +259,21 @@ func (lw *logWatch) commit(ctx context.Context) error {
 		for _, s := range lw.srcs {
 			cp := s.last
 			oldest, isHeld := held[s.cfg.Name]
+			// Lines before the oldest held event are judged: forget
+			// their positions. The next one is the oldest held line's.
+			live := s.before[s.bh:]
+			i := len(live)
 			if isHeld {
-				if b, ok := s.before[oldest]; ok {
-					cp = b
-				}
+				i = sort.Search(len(live), func(i int) bool { return live[i].seq >= oldest })
 			}
-			for seq := range s.before {
-				if !isHeld || seq < oldest {
-					delete(s.before, seq)
-				}
+			if i < len(live) && live[i].seq == oldest {
+				cp = live[i].pos
+			}
+			s.bh += i
+			if s.bh == len(s.before) {
+				s.before, s.bh = s.before[:0], 0
+			} else if s.bh >= 4096 && 2*s.bh >= len(s.before) {
+				s.before, s.bh = s.before[:copy(s.before, s.before[s.bh:])], 0
 			}
 			if cp == s.committed {
 				continue
@@ -324,8 +350,9 @@ func (a *App) newLoginWatch(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("decisions: %w", err)
 	}
-	a.watch, err = authwatch.New(a.cfg.AuthWatch, loginDeps(a.table, a.cfg.Verdict.MinConfidence.Check, a.dm,
-		a.enrich.Lookup, a.log.With("component", "authwatch"), &a.cfg.Decisions))
+	deps := loginDeps(a.table, a.cfg.Verdict.MinConfidence.Check, a.dm, a.enrich.Lookup, a.log.With("component", "authwatch"), &a.cfg.Decisions)
+	deps.Sources = len(a.cfg.Logs.Sources)
+	a.watch, err = authwatch.New(a.cfg.AuthWatch, deps)
 	if err != nil {
 		return fmt.Errorf("authwatch: %w", err)
 	}

@@ -90,7 +90,6 @@ func storedPos(t *testing.T, cfg config.File, source string) tail.Checkpoint {
 // not taken twice, its alert not recorded twice, and new lines are read.
 func TestServeLoginWatch(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.AuthWatch.Lateness = 0
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "auth.log")
 	appendFile(t, logPath, sshdFailures("198.51.100.9", 8, 100))

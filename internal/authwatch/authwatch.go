@@ -65,6 +65,11 @@ type Deps struct {
 	// process will; nil means policy.DefaultConfig(). The decision
 	// process reshapes them with the subject's history.
 	Policy *policy.Config
+	// Sources is the number of log sources that feed the Watch, when
+	// known. With exactly one there is nothing to merge, so events are
+	// judged as they come rather than Config.Lateness later; 0 means
+	// unknown.
+	Sources int
 }
 
 // Watch runs the login detectors. It is safe for concurrent use: Process,
@@ -132,6 +137,7 @@ func New(cfg Config, deps Deps) (*Watch, error) {
 	w.users = window.NewLRU[userKey, userState](cfg.MaxUsers, func(userKey, *userState) { w.stats.UsersEvict++ })
 	w.known = window.NewSeen(cfg.KnownSources, 0.001, int64(cfg.KnownFor/time.Second))
 	w.clock.init(cfg)
+	w.clock.single = deps.Sources == 1
 	w.pending.init(cfg.Campaign.MaxPending)
 	return w, nil
 }

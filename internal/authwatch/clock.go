@@ -24,6 +24,7 @@ type clock struct {
 	released time.Time // the time of the newest event processed
 	hi       time.Time // the newest event time seen
 	cur      item      // the event being handled: a field, so that passing its address does not allocate
+	single   bool      // one source: nothing is held
 }
 
 func (c *clock) init(cfg Config) {
@@ -63,8 +64,14 @@ func (c *clock) push(ev proxywatch.Event, handle func(*proxywatch.Event), st *St
 	c.release(handle, st)
 }
 
-// watermark returns the time up to which events may be processed.
+// watermark returns the time up to which events may be processed. With
+// a single source (Deps.Sources) there is nothing to merge: its events
+// are processed as they come, and a straggler is late (processed at once,
+// at the time reached).
 func (c *clock) watermark() time.Time {
+	if c.single {
+		return c.hi
+	}
 	wm := c.hi
 	for _, t := range c.srcs {
 		if t.Before(wm) && c.hi.Sub(*t) <= c.idle {
@@ -218,24 +225,23 @@ func (q *evQueue) pop() item {
 	return it
 }
 
-// each calls f with every held event, in no particular order.
-func (q *evQueue) each(f func(*item)) {
-	for i := q.head; i < len(q.fifo); i++ {
-		f(&q.fifo[i])
-	}
-	for i := range q.heap {
-		f(&q.heap[i])
-	}
-}
-
 // oldestHeld returns, per source, the sequence number of its oldest
-// event still held.
+// event still held. The FIFO is in arrival order, so a source's first
+// event there is its oldest in it, and the scan stops once every source
+// has been seen; the heap of stragglers is scanned whole.
 func (c *clock) oldestHeld() map[string]uint64 {
 	held := map[string]uint64{}
-	c.q.each(func(it *item) {
+	note := func(it *item) {
 		if s, ok := held[it.ev.Source]; !ok || it.ev.Seq < s {
 			held[it.ev.Source] = it.ev.Seq
 		}
-	})
+	}
+	all := len(c.srcs) >= maxClockSources // sources beyond the cap share a slot: look at everything
+	for i := c.q.head; i < len(c.q.fifo) && (all || len(held) < len(c.srcs)); i++ {
+		note(&c.q.fifo[i])
+	}
+	for i := range c.q.heap {
+		note(&c.q.heap[i])
+	}
 	return held
 }

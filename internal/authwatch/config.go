@@ -12,6 +12,7 @@ type Config struct {
 	// Lateness is how far behind the slowest source events are held so
 	// that sources are merged in time order. Events older than what has
 	// already been processed are counted as late and processed at once.
+	// With a single source nothing is held.
 	Lateness time.Duration `yaml:"lateness"`
 	// IdleSource is how long, in the other sources' event time, a silent
 	// source keeps holding the watermark back.

@@ -53,6 +53,7 @@ func Scan(ctx context.Context, cfg Config, deps Deps, sources ...iter.Seq[proxyw
 // ScanStats is Scan without keeping the alerts and decisions: they go to
 // deps.Out only, so memory does not grow with what is found.
 func ScanStats(ctx context.Context, cfg Config, deps Deps, sources ...iter.Seq[proxywatch.Event]) (Stats, error) {
+	deps.Sources = len(sources)
 	w, err := New(cfg, deps)
 	if err != nil {
 		return Stats{}, err
