@@ -52,7 +52,7 @@ type follower struct {
 // decisionFollower is what the follower needs of decision.Manager.
 type decisionFollower interface {
 	Knows(p netip.Prefix) bool
-	Forget(p netip.Prefix)
+	Forget(p netip.Prefix, kind proxywatch.Kind)
 	Sync(ctx context.Context) error
 }
 
@@ -153,7 +153,7 @@ func (f *follower) apply(ctx context.Context, c store.Change) error {
 	if c.Feed == store.DecisionFeed && f.decisions != nil {
 		switch {
 		case c.Op == store.ChangeDelete:
-			f.decisions.Forget(c.Indicator.Subject.Prefix)
+			f.decisions.Forget(c.Indicator.Subject.Prefix, c.Indicator.Kind)
 		case c.Op != store.ChangeAdd || !f.decisions.Knows(c.Indicator.Subject.Prefix):
 			f.syncDue = true
 		}

@@ -488,12 +488,14 @@ func (m *Manager) Knows(p netip.Prefix) bool {
 }
 
 // Forget drops the live decision on exactly p from memory, without
-// writing to the store: another process (`proxywatch decisions delete`)
-// removed it there.
-func (m *Manager) Forget(p netip.Prefix) {
+// writing to the store, when its mirror in the store is the one of kind
+// that was deleted there (by another process, `proxywatch decisions
+// delete`; a replacement of another kind deletes the old mirror too, and
+// the live decision is then the new one, which stays).
+func (m *Manager) Forget(p netip.Prefix, kind proxywatch.Kind) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if e, ok := m.live.Peek(p); ok {
+	if e, ok := m.live.Peek(p); ok && store.DecisionIndicator(e.d).Kind == kind {
 		m.forget(p, e)
 		m.live.Remove(p)
 	}

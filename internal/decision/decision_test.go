@@ -436,7 +436,11 @@ func TestSync(t *testing.T) {
 	if !m.Knows(netip.MustParsePrefix("203.0.113.9/32")) {
 		t.Errorf("Knows(203.0.113.9/32) = false after Sync")
 	}
-	m.Forget(netip.MustParsePrefix("203.0.113.9/32"))
+	m.Forget(netip.MustParsePrefix("203.0.113.9/32"), proxywatch.KindBruteForce) // another kind's mirror: kept
+	if _, ok := m.Active(netip.MustParseAddr("203.0.113.9"), time.Time{}); !ok {
+		t.Errorf("Active after Forget of another kind: not found")
+	}
+	m.Forget(netip.MustParsePrefix("203.0.113.9/32"), proxywatch.KindOther)
 	if _, ok := m.Active(netip.MustParseAddr("203.0.113.9"), time.Time{}); ok {
 		t.Errorf("Active after Forget: found")
 	}

@@ -73,15 +73,24 @@ func putDecisionTx(ctx context.Context, tx *sql.Tx, nd proxywatch.Decision, ind 
 	if err := rows.Close(); err != nil {
 		return err
 	}
-	removed, sameKey := 0, false
+	// Each replaced mirror with another key is recorded as deleted, so
+	// that a follower applies the replacement incrementally; one with the
+	// same key is overwritten by the add below.
+	removed := 0
+	var gone []proxywatch.Indicator
 	for _, o := range olds {
-		n, err := deleteMirror(ctx, tx, o.skey, o.kind)
-		if err != nil {
+		old, err := scanIndicator(tx.QueryRowContext(ctx, `DELETE FROM indicators
+			WHERE feed = ? AND skey = ? AND kind = ? AND port = 0 AND proto = '' RETURNING `+indicatorCols,
+			store.DecisionFeed, o.skey, o.kind))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			continue
+		case err != nil:
 			return err
 		}
-		removed += n
-		if n > 0 && string(o.skey) == string(skey) && o.kind == ind.Kind.String() {
-			sameKey = true
+		removed++
+		if string(o.skey) != string(skey) || o.kind != ind.Kind.String() {
+			gone = append(gone, old)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO decisions (id, skey, subject, kind, created, expires, data)
@@ -95,10 +104,12 @@ func putDecisionTx(ctx context.Context, tx *sql.Tx, nd proxywatch.Decision, ind 
 	if err := addCount(ctx, tx, 1-removed); err != nil {
 		return err
 	}
-	if removed == 0 || (removed == 1 && sameKey) {
-		return recordChange(ctx, tx, store.ChangeAdd, store.DecisionFeed, &ind)
+	for i := range gone {
+		if err := recordChange(ctx, tx, store.ChangeDelete, store.DecisionFeed, &gone[i]); err != nil {
+			return err
+		}
 	}
-	return recordChange(ctx, tx, store.ChangeFeed, store.DecisionFeed, nil)
+	return recordChange(ctx, tx, store.ChangeAdd, store.DecisionFeed, &ind)
 }
 
 // deleteMirror removes the indicator of feed DecisionFeed with the subject

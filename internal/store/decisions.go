@@ -33,9 +33,12 @@ const (
 // Decisions are keyed by ID, and a subject has at most one stored
 // decision: putting a decision on a subject that has another replaces it.
 // Every write that changes the decisions also changes the feed
-// DecisionFeed in the same transaction and records exactly one Change: a
-// ChangeAdd or ChangeDelete carrying the mirrored indicator when one
-// indicator changed, a ChangeFeed for DecisionFeed when several did.
+// DecisionFeed in the same transaction and records its Changes: a put
+// records a ChangeDelete for each mirror it replaces under another key
+// (another subject key or kind) and then one ChangeAdd carrying the new
+// mirror; a delete records one ChangeDelete; a prune that removes
+// several records one ChangeFeed for DecisionFeed. A follower applies
+// them incrementally, whatever the number of live decisions.
 // Alerts are not mirrored and record no change.
 type DecisionStore interface {
 	// PutDecision stores d (replacing the decision with its ID, and any

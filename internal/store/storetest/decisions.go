@@ -147,14 +147,18 @@ func testDecisionReplaceSubject(t *testing.T, s DecisionBackend) {
 	if cs := mustChanges(t, s, seq, 0); len(cs) != 1 || cs[0].Op != store.ChangeAdd {
 		t.Errorf("Changes after replacing a decision of the same kind = %v, want one add", cs)
 	}
-	// Same subject, another kind: the mirror's key changes, so the feed is reloaded.
+	// Same subject, another kind: the mirror's key changes, so the old
+	// one is deleted and the new one added.
 	c := decision("d-3", "198.51.100.7", proxywatch.ActionBan, proxywatch.KindBruteForce, t0.Add(2*time.Hour), time.Hour)
 	seq = mustSeq(t, s)
 	mustPut(t, s, c)
 	wantDecisions(t, s, time.Time{}, []proxywatch.Decision{normDecision(t, c)})
 	wantMirror(t, s, c)
-	if cs := mustChanges(t, s, seq, 0); len(cs) != 1 || cs[0].Op != store.ChangeFeed || cs[0].Feed != store.DecisionFeed {
-		t.Errorf("Changes after replacing a decision of another kind = %v, want one feed change", cs)
+	cs := mustChanges(t, s, seq, 0)
+	if len(cs) != 2 || cs[0].Op != store.ChangeDelete || cs[1].Op != store.ChangeAdd ||
+		cs[0].Indicator.Kind != proxywatch.KindResidentialProxy || cs[1].Indicator.Kind != proxywatch.KindBruteForce ||
+		cs[0].Feed != store.DecisionFeed || cs[1].Feed != store.DecisionFeed {
+		t.Errorf("Changes after replacing a decision of another kind = %v, want a delete of the old mirror and an add of the new", cs)
 	}
 }
 
