@@ -104,7 +104,7 @@ func (l *Local) ScanLogs(ctx context.Context, o ScanOptions) (ScanSummary, error
 			return sum, err
 		}
 		parsers = append(parsers, p)
-		sources = append(sources, fileEvents(ctx, path, p, &lines, o.Progress, &readErr))
+		sources = append(sources, prefetch(ctx, fileEvents(ctx, path, p, &lines, o.Progress, &readErr)))
 	}
 	stats, err := authwatch.ScanStats(ctx, l.cfg.AuthWatch, deps, sources...)
 	if err == nil {
@@ -127,6 +127,59 @@ func (l *Local) ScanLogs(ctx context.Context, o ScanOptions) (ScanSummary, error
 		o.Progress(lines.Load())
 	}
 	return sum, err
+}
+
+// prefetch runs seq in a goroutine of its own and yields its events, in
+// order, handed over in batches: reading and parsing a file then proceed
+// beside the detectors instead of taking turns with them.
+func prefetch(ctx context.Context, seq iter.Seq[proxywatch.Event]) iter.Seq[proxywatch.Event] {
+	const batch = 1024
+	return func(yield func(proxywatch.Event) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		full := make(chan []proxywatch.Event, 4)
+		free := make(chan []proxywatch.Event, 6)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer close(full)
+			b := make([]proxywatch.Event, 0, batch)
+			send := func() bool {
+				select {
+				case full <- b:
+				case <-ctx.Done():
+					return false
+				}
+				select {
+				case b = <-free:
+					b = b[:0]
+				default:
+					b = make([]proxywatch.Event, 0, batch)
+				}
+				return true
+			}
+			for ev := range seq {
+				if b = append(b, ev); len(b) == batch && !send() {
+					return
+				}
+			}
+			if len(b) > 0 {
+				send()
+			}
+		}()
+		defer func() { cancel(); <-done }()
+		for b := range full {
+			for _, ev := range b {
+				if !yield(ev) {
+					return
+				}
+			}
+			select {
+			case free <- b:
+			default:
+			}
+		}
+	}
 }
 
 // fileEvents yields the events of one file, parsed with p. A read error
