@@ -16,7 +16,7 @@ const defaultChangesLimit = 1000
 
 // recordChange appends a change to the log in tx. ind is nil for feed and
 // state changes.
-func recordChange(ctx context.Context, tx *sql.Tx, op store.ChangeOp, feed string, ind *proxywatch.Indicator) error {
+func recordChange(ctx context.Context, tx querier, op store.ChangeOp, feed string, ind *proxywatch.Indicator) error {
 	var data any
 	if ind != nil {
 		b, err := json.Marshal(ind)

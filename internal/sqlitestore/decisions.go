@@ -47,7 +47,7 @@ func prepDecision(d proxywatch.Decision) (proxywatch.Decision, proxywatch.Indica
 
 // putDecisionTx stores the normalized decision nd, its mirror ind and
 // its JSON in tx.
-func putDecisionTx(ctx context.Context, tx *sql.Tx, nd proxywatch.Decision, ind proxywatch.Indicator, data []byte) error {
+func putDecisionTx(ctx context.Context, tx querier, nd proxywatch.Decision, ind proxywatch.Indicator, data []byte) error {
 	skey := store.SubjectKey(nd.Subject)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO feeds (name) VALUES (?) ON CONFLICT DO NOTHING`, store.DecisionFeed); err != nil {
 		return err
@@ -114,7 +114,7 @@ func putDecisionTx(ctx context.Context, tx *sql.Tx, nd proxywatch.Decision, ind 
 
 // deleteMirror removes the indicator of feed DecisionFeed with the subject
 // key skey and the kind named kind, returning how many rows went (0 or 1).
-func deleteMirror(ctx context.Context, tx *sql.Tx, skey []byte, kind string) (int, error) {
+func deleteMirror(ctx context.Context, tx querier, skey []byte, kind string) (int, error) {
 	res, err := tx.ExecContext(ctx, `DELETE FROM indicators WHERE feed = ? AND skey = ? AND kind = ? AND port = 0 AND proto = ''`,
 		store.DecisionFeed, skey, kind)
 	if err != nil {
@@ -125,7 +125,7 @@ func deleteMirror(ctx context.Context, tx *sql.Tx, skey []byte, kind string) (in
 }
 
 // addCount adjusts the indicator count of feed DecisionFeed.
-func addCount(ctx context.Context, tx *sql.Tx, delta int) error {
+func addCount(ctx context.Context, tx querier, delta int) error {
 	if delta == 0 {
 		return nil
 	}
@@ -141,7 +141,7 @@ func (s *Store) DeleteDecision(ctx context.Context, id string) error {
 }
 
 // deleteDecisionTx removes the decision id and its mirror in tx.
-func deleteDecisionTx(ctx context.Context, tx *sql.Tx, id string) error {
+func deleteDecisionTx(ctx context.Context, tx querier, id string) error {
 	var (
 		skey []byte
 		kind string
@@ -261,7 +261,7 @@ func (s *Store) PutAlert(ctx context.Context, a proxywatch.Alert) error {
 }
 
 // putAlertTx stores the normalized alert na and its JSON in tx.
-func putAlertTx(ctx context.Context, tx *sql.Tx, na proxywatch.Alert, data []byte) error {
+func putAlertTx(ctx context.Context, tx querier, na proxywatch.Alert, data []byte) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO alerts (id, time, detector, data) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET time = excluded.time, detector = excluded.detector, data = excluded.data`,
 		na.ID, na.Time.UnixMicro(), na.Detector, string(data))

@@ -48,7 +48,9 @@ func (s *Store) Commit(ctx context.Context, b store.Batch) error {
 	}
 	now := time.Now().UnixMicro()
 	op := fmt.Sprintf("commit %d writes and %d positions", len(b.Writes), len(b.Positions))
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, op, func(sqltx *sql.Tx) error {
+		tx := newStmtCache(sqltx)
+		defer tx.close()
 		for _, p := range ps {
 			var err error
 			switch p.kind {
