@@ -218,3 +218,37 @@ func (v *serverSeen) explain() string {
 	}
 	return b.String()
 }
+
+// describeWrong names what the truth says of a falsely flagged address,
+// and the findings on it.
+func describeWrong(run simRun, fs []proxywatch.Finding, w string) string {
+	var b strings.Builder
+	b.WriteString(w)
+	a, err := netip.ParseAddr(w)
+	if err != nil {
+		return w
+	}
+	for _, h := range run.truth.Hosts {
+		for _, sp := range h.Spans {
+			if sp.Addr == a {
+				fmt.Fprintf(&b, " (%s %s, class %q, resembles %q, ports %v)", h.ID, cmpOr(string(h.Role), "benign"), h.Class, h.Resembles, h.Ports)
+			}
+		}
+	}
+	var best *proxywatch.Finding
+	n := 0
+	for i, f := range fs {
+		if f.Subject.String() != w {
+			continue
+		}
+		n++
+		if best == nil || f.Confidence > best.Confidence {
+			best = &fs[i]
+		}
+	}
+	if best != nil {
+		fmt.Fprintf(&b, " [%d findings, best %s %s conf %d ports %v counts %v scores %v]",
+			n, best.Detector, best.Role, best.Confidence, best.Ports, best.Counts, best.Scores)
+	}
+	return b.String()
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,7 +90,9 @@ func (q qualityCase) score(t testing.TB, run simRun) runScore {
 				}
 				s.missed = append(s.missed, m)
 			}
-			s.wrong = append(s.wrong, r.Wrong...)
+			for _, w := range r.Wrong {
+				s.wrong = append(s.wrong, describeWrong(run, fs, w))
+			}
 		case proxywatch.RoleRelay:
 			s.relays, s.relaysFound = r.Truth, r.TP
 			s.insideFP += r.FP
@@ -229,7 +232,8 @@ func parseSeeds(t testing.TB, s string) []uint64 {
 // TestQualityReport measures detection quality over many seeds and prints
 // the table of docs/detection.md. bench/flowwatch/quality.sh runs it; set
 // FLOWWATCH_QUALITY=1 (and optionally FLOWWATCH_SEEDS=101-110,
-// FLOWWATCH_SAMPLING=1,100,1000, FLOWWATCH_SIZE=full; FLOWWATCH_EXPLAIN=1
+// FLOWWATCH_SAMPLING=1,100,1000, FLOWWATCH_SIZE=full, FLOWWATCH_CASES=nsocks,
+// FLOWWATCH_SOURCES=ipfix, FLOWWATCH_NOVARIANT=1; FLOWWATCH_EXPLAIN=1
 // logs, for each missed server, what the source showed of it).
 func TestQualityReport(t *testing.T) {
 	if os.Getenv("FLOWWATCH_QUALITY") == "" {
@@ -253,6 +257,9 @@ func TestQualityReport(t *testing.T) {
 			}
 		}
 		cases = keep
+	}
+	if only := os.Getenv("FLOWWATCH_SOURCES"); only != "" {
+		cases = slices.DeleteFunc(cases, func(c qualityCase) bool { return !strings.Contains(only, c.source) })
 	}
 	if only := os.Getenv("FLOWWATCH_CASES"); only != "" {
 		var keep []qualityCase
