@@ -84,7 +84,7 @@ type logLine struct {
 
 // commitSoon is how long a queued decision or alert waits for others to
 // share its commit.
-const commitSoon = 20 * time.Millisecond
+const commitSoon = 50 * time.Millisecond
 
 // newLogWatch opens the sources of cfg at their stored positions. It reads
 // no line yet.
