@@ -238,7 +238,7 @@ func describeWrong(run simRun, fs []proxywatch.Finding, w string) string {
 	var best *proxywatch.Finding
 	n := 0
 	for i, f := range fs {
-		if f.Subject.String() != w {
+		if f.Subject.Prefix != netip.PrefixFrom(a, a.BitLen()) {
 			continue
 		}
 		n++
