@@ -85,6 +85,14 @@ func (w *Watch) brute(ev *proxywatch.Event, ts uint32, svc *service, st *ipState
 	if (!volume && !byNames) || (st.alerted != 0 && ts < st.alerted+dur(cfg.Cooldown)) {
 		return
 	}
+	if ts < st.decided && st.flags2&flagBanned != 0 {
+		// Banned by an earlier alert of ours (decide would propose
+		// nothing): a new alert would say nothing new. The cooldown
+		// restarts; once the ban we proposed ends, the address is
+		// alerted and proposed again, and escalates.
+		st.alerted = ts
+		return
+	}
 	var reasons []string
 	for i, t := range cfg.Tiers {
 		if i < 64 && tiers&(1<<i) != 0 {
