@@ -45,6 +45,7 @@ type follower struct {
 	// not know makes it re-read the store's decisions, at most every
 	// decisionSyncEvery.
 	decisions decisionFollower
+	wake      chan struct{}
 	syncDue   bool
 	synced    time.Time
 }
@@ -61,7 +62,8 @@ type decisionFollower interface {
 const decisionSyncEvery = 2 * time.Second
 
 func newFollower(st store.Store, table *verdict.Table, fc feed.Config, log *slog.Logger) *follower {
-	f := &follower{st: st, table: table, log: log, maxAge: map[string]time.Duration{}, stale: map[string]bool{}}
+	f := &follower{st: st, table: table, log: log, maxAge: map[string]time.Duration{}, stale: map[string]bool{},
+		wake: make(chan struct{}, 1)}
 	for _, fd := range fc.Feeds {
 		f.maxAge[fd.Name] = fc.Resolve(fd).MaxAge
 	}
@@ -100,7 +102,17 @@ func (f *follower) load(ctx context.Context) error {
 	return nil
 }
 
-// Run polls the change cursor until ctx is done.
+// kick makes Run poll now rather than at its next tick: the daemon wrote
+// to the store itself (a committed decision), so what it decided reaches
+// the interfaces at once.
+func (f *follower) kick() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run polls the change cursor until ctx is done, and when kicked.
 func (f *follower) Run(ctx context.Context) error {
 	t := time.NewTicker(followInterval)
 	defer t.Stop()
@@ -109,6 +121,7 @@ func (f *follower) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-f.wake:
 		}
 		if err := f.poll(ctx); err != nil && ctx.Err() == nil {
 			// The store may be briefly busy with another process's

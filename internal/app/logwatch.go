@@ -39,15 +39,17 @@ import (
 // failures, the learned baseline) live in memory and start afresh after
 // a restart; docs/logs.md says so.
 type logWatch struct {
-	cfg   config.Logs
-	log   *slog.Logger
-	store store.PositionStore
-	watch *authwatch.Watch
-	dm    *decision.Manager
-	srcs  []*logSource
-	lines chan logLine
+	cfg      config.Logs
+	onCommit func() // after a commit that wrote decisions or alerts
+	log      *slog.Logger
+	store    store.PositionStore
+	watch    *authwatch.Watch
+	dm       *decision.Manager
+	srcs     []*logSource
+	lines    chan logLine
 
 	commits, commitErrs atomic.Uint64
+	lastCommit          time.Time // kept by run
 	closeOnce           sync.Once
 }
 
@@ -161,12 +163,19 @@ func (lw *logWatch) Run(ctx context.Context) error {
 				lw.log.Warn("commit log positions", "err", err)
 			}
 		case <-lw.dm.Queued():
-			// A decision or an alert: commit it soon, with the
-			// positions, so that it reaches every interface within
-			// the follower's poll; what queues within commitSoon
-			// goes in the same transaction.
-			if soon == nil {
-				soon = time.After(commitSoon)
+			// A decision or an alert: commit it with the positions
+			// now, or, within commitSoon of the last commit, when
+			// commitSoon has passed, so that a storm of alerts
+			// shares transactions.
+			if soon != nil {
+				break
+			}
+			if wait := commitSoon - time.Since(lw.lastCommit); wait > 0 {
+				soon = time.After(wait)
+				break
+			}
+			if err := lw.commit(ctx); err != nil {
+				lw.log.Warn("commit log positions", "err", err)
 			}
 		case <-soon:
 			soon = nil
@@ -301,6 +310,10 @@ func (lw *logWatch) commit(ctx context.Context) error {
 		return errors.Join(append(errs, err)...)
 	}
 	lw.commits.Add(1)
+	lw.lastCommit = time.Now()
+	if len(writes) > 0 && lw.onCommit != nil {
+		lw.onCommit()
+	}
 	return errors.Join(errs...)
 }
 
@@ -364,6 +377,7 @@ func (a *App) newLoginWatch(ctx context.Context) error {
 	if a.logs, err = newLogWatch(ctx, a.cfg.Logs, ps, a.watch, a.dm, a.log.With("component", "logs")); err != nil {
 		return err
 	}
+	a.logs.onCommit = a.follow.kick
 	a.closers = append(a.closers, func() error { a.logs.close(); return nil })
 	a.procs = append(a.procs, proc{"logs", a.logs.Run})
 	return nil
