@@ -29,24 +29,28 @@ func (k pairKey) hash() uint64 {
 // (seconds since the Unix epoch, as uint32: good until 2106), the last
 // sizeRing originator byte counts, connections per hour over the last day,
 // and counts.
+//
+// The fields each round reads of every pair come first, next to the key in
+// the table's entry: a round's passes over all pairs read the start of
+// each entry only, not its rings too.
 type pairState struct {
-	first, last int64 // µs
-	n           int32 // connections since admission
-	fails       int32 // attempts that got no answer or were refused
-	head        uint8
-	shead       uint8
-	ts          [pairRing]uint32
-	sizes       [sizeRing]uint32
-	hours       hourRing
+	first, last int64   // µs
+	scoredAt    int64   // event time of the last scoring, µs
+	scoredRound int64   // the round (Stats.Evals) of the last scoring
+	n           int32   // connections since admission
 	score       float32 // last beacon score
 	scoredN     int32   // connections in the window when scored
 	interval    float32 // median interval when scored, seconds
-	scoredAt    int64   // event time of the last scoring, µs
-	scoredRound int64   // the round (Stats.Evals) of the last scoring
 	// pending is set when the pair was due for scoring at scoredAt but
 	// nothing has needed the score yet: the score is worked out from the
 	// state as it was then, so it must be settled before the state changes.
 	pending bool
+	head    uint8
+	shead   uint8
+	fails   int32 // attempts that got no answer or were refused
+	ts      [pairRing]uint32
+	sizes   [sizeRing]uint32
+	hours   hourRing
 }
 
 func (p *pairState) add(start, end int64, origBytes uint64, failed bool) {

@@ -29,37 +29,67 @@ type pairRef struct {
 }
 
 // aggTable holds the c2agg of every endpoint with pairs, in the order the
-// pairs table lists them; it is reused from round to round.
+// pairs table lists them; it is reused from round to round. Its index is
+// an open-addressing hash table with linear probing, sized at reset to at
+// least twice the endpoints a round can hold (no more than the pairs):
+// each slot holds the high half of the key's hash next to its position
+// plus one (0: empty). A round does one lookup per pair, and a Go map's
+// hashing of the key was most of the cost.
 type aggTable struct {
-	idx  map[epKey]int32
-	keys []epKey
-	list []c2agg
+	slots []uint64
+	mask  uint64
+	keys  []epKey
+	list  []c2agg
 }
 
-func (t *aggTable) reset() *aggTable {
-	if t.idx == nil {
-		t.idx = map[epKey]int32{}
+// reset empties t for a round of at most n endpoints.
+func (t *aggTable) reset(n int) *aggTable {
+	size := 64
+	for size < 2*n {
+		size *= 2
 	}
-	clear(t.idx)
+	if len(t.slots) < size {
+		t.slots = make([]uint64, size)
+	} else {
+		clear(t.slots)
+	}
+	t.mask = uint64(len(t.slots) - 1)
 	t.keys, t.list = t.keys[:0], t.list[:0]
 	return t
 }
 
+// slot returns where k's slot is, or the empty slot where it would go,
+// and whether k is there.
+func (t *aggTable) slot(k epKey, h uint64) (uint64, bool) {
+	tag := h >> 32
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := t.slots[i]
+		if s == 0 {
+			return i, false
+		}
+		if s>>32 == tag && t.keys[uint32(s)-1] == k {
+			return i, true
+		}
+	}
+}
+
 // index returns the index of k's c2agg in list, adding it if new.
 func (t *aggTable) index(k epKey) int32 {
-	if i, ok := t.idx[k]; ok {
-		return i
+	h := k.hash()
+	i, ok := t.slot(k, h)
+	if ok {
+		return int32(uint32(t.slots[i]) - 1)
 	}
-	i := int32(len(t.list))
-	t.idx[k] = i
+	n := int32(len(t.list))
+	t.slots[i] = h>>32<<32 | uint64(n+1)
 	t.keys = append(t.keys, k)
 	t.list = append(t.list, c2agg{})
-	return i
+	return n
 }
 
 func (t *aggTable) find(k epKey) *c2agg {
-	if i, ok := t.idx[k]; ok {
-		return &t.list[i]
+	if i, ok := t.slot(k, k.hash()); ok {
+		return &t.list[uint32(t.slots[i])-1]
 	}
 	return nil
 }
@@ -96,13 +126,18 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 	// One pass over the pairs: clients per endpoint. Pairs are due for
 	// scoring when they have enough connections and something new since
 	// the last round; the score itself is worked out only where it counts
-	// (pairScores).
-	w.pairs.sweep(func(_ pairKey, p *pairState) bool { return p.last < now-win })
-	aggs := w.aggs.reset()
+	// (pairScores). Pairs idle for a window go in the same pass, as
+	// table.sweep would drop them.
+	aggs := w.aggs.reset(len(w.pairs.ents))
 	round := w.stats.Evals
 	w.pairAgg = w.pairAgg[:0]
-	for i := range w.pairs.ents {
+	for i := 0; i < len(w.pairs.ents); i++ {
 		k, p := &w.pairs.ents[i].key, &w.pairs.ents[i].val
+		if p.last < now-win {
+			w.pairs.removeAt(i)
+			i--
+			continue
+		}
 		if p.n >= int32(w.cfg.Beacon.MinConns) && (p.last > p.scoredAt || p.scoredAt < now-win/4) {
 			p.scoredAt, p.scoredRound, p.pending = now, round, true
 		}
