@@ -13,6 +13,8 @@ type listedKey struct {
 	inside, listed addrKey
 }
 
+func (k listedKey) hash() uint64 { return mix64(hashAddr(k.inside) ^ hashAddr(k.listed)*31) }
+
 // checkListed reports a session between an inside host and an address the
 // verdict table lists (either end may be the listed one), once per pair
 // and window.

@@ -16,6 +16,14 @@ type foundKey struct {
 	role proxywatch.Role
 }
 
+func (k foundKey) hash() uint64 {
+	h := hashAddr(k.addr)
+	for i := 0; i < len(k.role); i++ {
+		h = (h ^ uint64(k.role[i])) * 0x100000001b3
+	}
+	return mix64(h)
+}
+
 // foundState remembers the finding made for a subject and role: its
 // evidence merged over time, and what was last reported of it.
 type foundState struct {

@@ -25,6 +25,8 @@ func mix64(x uint64) uint64 {
 	return x
 }
 
+func (k addrKey) hash() uint64 { return hashAddr(k) }
+
 func hashAddr(k addrKey) uint64 {
 	lo := uint64(k[0]) | uint64(k[1])<<8 | uint64(k[2])<<16 | uint64(k[3])<<24 |
 		uint64(k[4])<<32 | uint64(k[5])<<40 | uint64(k[6])<<48 | uint64(k[7])<<56
