@@ -43,9 +43,15 @@ func us(t int64) time.Time { return time.UnixMicro(t).UTC() }
 func (w *Watch) evalRelays(now, ep int64) {
 	cfg := &w.cfg.Relay
 	win := w.cfg.Window.Microseconds()
-	w.relays.sweep(func(_ addrKey, r *relayState) bool { return r.last < now-win })
-	for i := range w.relays.ents {
+	// Relays idle for a window go in the same pass, as table.sweep
+	// would drop them.
+	for i := 0; i < len(w.relays.ents); i++ {
 		h, r := w.relays.ents[i].key, &w.relays.ents[i].val
+		if r.last < now-win {
+			w.relays.removeAt(i)
+			i--
+			continue
+		}
 		c := r.counts(ep)
 		clients := r.clients.count(ep)
 		portClients := r.portClients.count(ep)
@@ -99,9 +105,15 @@ func (w *Watch) evalRelays(now, ep int64) {
 func (w *Watch) evalTunnels(now int64) {
 	cfg := &w.cfg.Backconnect
 	win := w.cfg.Window.Microseconds()
-	w.hosts.sweep(func(_ addrKey, h *histState) bool { return h.last < now-win })
-	for i := range w.hosts.ents {
+	// Hosts idle for a window go in the same pass, as table.sweep would
+	// drop them.
+	for i := 0; i < len(w.hosts.ents); i++ {
 		h, st := w.hosts.ents[i].key, &w.hosts.ents[i].val
+		if st.last < now-win {
+			w.hosts.removeAt(i)
+			i--
+			continue
+		}
 		st.roll(now / histWidth)
 		for j := range st.peers {
 			p := &st.peers[j]
