@@ -123,9 +123,24 @@ func newFlags(e *env, name, synopsis, about string) *flag.FlagSet {
 }
 
 // parseFlags parses args, returning the exit code to use when parsing
-// ended the command (help or a mistake) and ok=false.
+// ended the command (help or a mistake) and ok=false. Flags may follow
+// the other arguments (`logs scan auth.log --json`); after "--" every
+// argument is positional.
 func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	var positional []string
 	err := fs.Parse(args)
+	for err == nil && fs.NArg() > 0 {
+		rest := fs.Args()
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			positional = append(positional, rest...) // the flag package stopped at "--"
+			break
+		}
+		positional = append(positional, rest[0])
+		err = fs.Parse(rest[1:])
+	}
+	if err == nil {
+		err = fs.Parse(append([]string{"--"}, positional...))
+	}
 	switch {
 	case err == nil:
 		return 0, true

@@ -249,3 +249,19 @@ func TestDecisionsCommand(t *testing.T) {
 		t.Errorf("alerts = %d", code)
 	}
 }
+
+// TestFlagsAfterArguments checks that flags may follow file arguments,
+// and that "--" ends the flags.
+func TestFlagsAfterArguments(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "auth.log")
+	if err := os.WriteFile(log, []byte("Mar  2 10:00:00 web1 sshd[1]: Failed password for root from 203.0.113.5 port 4000 ssh2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCmd(t, "", "logs", "scan", log, "--format", "sshd", "--json", "--data", t.TempDir())
+	if code != exitOK || stderr == "" || strings.Contains(stderr, "open --json") {
+		t.Errorf("logs scan FILE --flags = %d\n%s%s", code, out, stderr)
+	}
+	if code, _, stderr := runCmd(t, "", "logs", "scan", "--format", "sshd", "--data", t.TempDir(), "--", "--json"); code != exitError || !strings.Contains(stderr, "--json") {
+		t.Errorf("logs scan -- --json = %d, %q; want the file --json not found", code, stderr)
+	}
+}
