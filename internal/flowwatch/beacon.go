@@ -41,6 +41,8 @@ type pairState struct {
 	score       float32 // last beacon score
 	scoredN     int32   // connections in the window when scored
 	interval    float32 // median interval when scored, seconds
+	agg         int32   // the index of the pair's endpoint in the aggTable of round aggRound
+	aggRound    int32
 	// pending is set when the pair was due for scoring at scoredAt but
 	// nothing has needed the score yet: the score is worked out from the
 	// state as it was then, so it must be settled before the state changes.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 
 	"github.com/proxywatch/proxywatch"
 	"github.com/proxywatch/proxywatch/internal/flow"
@@ -128,8 +129,17 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 	// the last round; the score itself is worked out only where it counts
 	// (pairScores). Pairs idle for a window go in the same pass, as
 	// table.sweep would drop them.
+	// A pair remembers its endpoint's index in the previous round's
+	// aggregates: the endpoint is looked up in the index once a round, not
+	// once per pair.
+	w.aggPrev, w.aggs.keys = w.aggs.keys, w.aggPrev
+	prev := w.aggPrev
 	aggs := w.aggs.reset(len(w.pairs.ents))
 	round := w.stats.Evals
+	w.aggRemap = slices.Grow(w.aggRemap[:0], len(prev))[:len(prev)]
+	for i := range w.aggRemap {
+		w.aggRemap[i] = -1
+	}
 	w.pairAgg = w.pairAgg[:0]
 	for i := 0; i < len(w.pairs.ents); i++ {
 		k, p := &w.pairs.ents[i].key, &w.pairs.ents[i].val
@@ -141,7 +151,17 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 		if p.n >= int32(w.cfg.Beacon.MinConns) && (p.last > p.scoredAt || p.scoredAt < now-win/4) {
 			p.scoredAt, p.scoredRound, p.pending = now, round, true
 		}
-		ai := aggs.index(k.ep())
+		ek := k.ep()
+		var ai int32
+		if j := p.agg; p.aggRound == int32(round-1) && int(j) < len(prev) && prev[j] == ek {
+			if ai = w.aggRemap[j]; ai < 0 {
+				ai = aggs.index(ek)
+				w.aggRemap[j] = ai
+			}
+		} else {
+			ai = aggs.index(ek)
+		}
+		p.agg, p.aggRound = ai, int32(round)
 		w.pairAgg = append(w.pairAgg, ai)
 		a := &aggs.list[ai]
 		if a.clients++; a.clients == 1 {

@@ -110,6 +110,8 @@ type Watch struct {
 	scratch     []float64
 	arena       []pairRef // the clients of every endpoint, one round at a time
 	pairAgg     []int32   // the aggs index of each pair, one round at a time
+	aggPrev     []epKey   // the previous round's aggs.keys
+	aggRemap    []int32   // aggPrev index to this round's aggs index, or -1
 
 	// trace, when set (by tests), receives the features of every subject
 	// scored.
