@@ -228,18 +228,7 @@ func (m *Manager) take(d proxywatch.Decision, now time.Time) proxywatch.Decision
 	if d.ID == "" {
 		d.ID = m.newID(p, now)
 	}
-	if old, ok := m.live.Peek(p); ok {
-		m.forget(p, old)
-		m.live.Remove(p)
-	}
-	e, _ := m.live.Put(p)
-	e.d = d
-	m.byID[d.ID] = p
-	if !p.IsSingleIP() {
-		m.wide[p] = struct{}{}
-	} else if ap, _, ok := m.cfg.AggregateOf(p.Addr()); ok {
-		m.agg[ap]++
-	}
+	m.install(d)
 	m.stats.Taken++
 	if m.deps.Report != nil {
 		dd := d
@@ -253,6 +242,29 @@ func (m *Manager) take(d proxywatch.Decision, now time.Time) proxywatch.Decision
 func (m *Manager) newID(p netip.Prefix, now time.Time) string {
 	m.idSerial++
 	return "d-" + strconv.FormatInt(now.Unix(), 36) + "-" + p.String() + "-" + strconv.FormatUint(m.idSerial, 36)
+}
+
+// install makes d the live decision on its subject, replacing any other.
+// m.mu is held.
+func (m *Manager) install(d proxywatch.Decision) {
+	p := d.Subject.Prefix
+	m.drop(p)
+	e, _ := m.live.Put(p)
+	e.d = d
+	m.byID[d.ID] = p
+	if !p.IsSingleIP() {
+		m.wide[p] = struct{}{}
+	} else if ap, _, ok := m.cfg.AggregateOf(p.Addr()); ok {
+		m.agg[ap]++
+	}
+}
+
+// drop removes the live decision on p, if any. m.mu is held.
+func (m *Manager) drop(p netip.Prefix) {
+	if e, ok := m.live.Peek(p); ok {
+		m.forget(p, e)
+		m.live.Remove(p)
+	}
 }
 
 // forget drops the indexes of a live entry about to be removed.
@@ -398,19 +410,7 @@ func (m *Manager) Add(ctx context.Context, d proxywatch.Decision) (proxywatch.De
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	p := d.Subject.Prefix
-	if old, ok := m.live.Peek(p); ok {
-		m.forget(p, old)
-		m.live.Remove(p)
-	}
-	e, _ := m.live.Put(p)
-	e.d = d
-	m.byID[d.ID] = p
-	if !p.IsSingleIP() {
-		m.wide[p] = struct{}{}
-	} else if ap, _, ok := m.cfg.AggregateOf(p.Addr()); ok {
-		m.agg[ap]++
-	}
+	m.install(d)
 	m.stats.Taken++
 	return d, nil
 }
@@ -434,10 +434,7 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 		}
 		return nil
 	}
-	if e, ok := m.live.Peek(p); ok {
-		m.forget(p, e)
-		m.live.Remove(p)
-	}
+	m.drop(p)
 	return nil
 }
 
@@ -459,18 +456,7 @@ func (m *Manager) Load(ctx context.Context) error {
 		if !p.IsValid() {
 			continue
 		}
-		if old, ok := m.live.Peek(p); ok {
-			m.forget(p, old)
-			m.live.Remove(p)
-		}
-		e, _ := m.live.Put(p)
-		e.d = d
-		m.byID[d.ID] = p
-		if !p.IsSingleIP() {
-			m.wide[p] = struct{}{}
-		} else if ap, _, ok := m.cfg.AggregateOf(p.Addr()); ok {
-			m.agg[ap]++
-		}
+		m.install(d)
 		h, _ := m.hist.Put(p)
 		h.count, h.last = max(h.count, d.Count), d.Created
 	}
@@ -496,8 +482,7 @@ func (m *Manager) Forget(p netip.Prefix, kind proxywatch.Kind) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e, ok := m.live.Peek(p); ok && store.DecisionIndicator(e.d).Kind == kind {
-		m.forget(p, e)
-		m.live.Remove(p)
+		m.drop(p)
 	}
 }
 
@@ -534,10 +519,7 @@ func (m *Manager) Sync(ctx context.Context) error {
 		}
 	}
 	for _, p := range gone {
-		if e, ok := m.live.Peek(p); ok {
-			m.forget(p, e)
-			m.live.Remove(p)
-		}
+		m.drop(p)
 	}
 	return nil
 }
