@@ -114,6 +114,7 @@ func New(ctx context.Context, cfg config.File, log *slog.Logger) (_ *App, err er
 		return nil, err
 	}
 	registerMetrics(a.tel.Registry, a.table, a.follow)
+	a.tel.Registry.MustRegister(newWatchCollector(a))
 	a.tel.AddReadiness("verdict table", a.follow.ready)
 
 	if cfg.Telemetry.Listen != "" {

@@ -3,9 +3,11 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,6 +110,9 @@ func TestServeZeek(t *testing.T) {
 	waitFor(t, 30*time.Second, "every line read", func() bool { z.mu.Lock(); defer z.mu.Unlock(); return z.last.Seq == uint64(lines) })
 	if z.errs.Load() != 0 {
 		t.Errorf("%d Zeek lines refused", z.errs.Load())
+	}
+	if m := scrape(t, a); !strings.Contains(m, fmt.Sprintf(`proxywatch_zeek_sessions_total{source="zeek"} %d`, z.sessions.Load())) {
+		t.Errorf("/metrics has no Zeek session count %d", z.sessions.Load())
 	}
 	stop()
 	if cp := storedPos(t, cfg, "zeek:zeek"); cp.Seq != uint64(lines) {

@@ -67,6 +67,7 @@ type logSource struct {
 	committed tail.Checkpoint
 
 	lines, events, errs atomic.Uint64
+	parsed              parseSnapshot // the parser's counts, for the metrics
 }
 
 // linePos is the position before a line, by its sequence number.
@@ -232,6 +233,7 @@ func (lw *logWatch) read(ctx context.Context, s *logSource) error {
 		if perr != nil {
 			s.errs.Add(1)
 		}
+		s.parsed.set(s.parser.Stats())
 		l.n = n
 		select {
 		case lw.lines <- l:

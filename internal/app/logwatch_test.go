@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,6 +122,14 @@ func TestServeLoginWatch(t *testing.T) {
 	if as := a.watch.Assess(brute, "root", 0); as.Action != "deny" {
 		t.Errorf("Assess(%s) = %+v, want deny", brute, as)
 	}
+	// The counts reach /metrics.
+	appendFile(t, logPath, "Mar  2 10:00:00 web1 sshd[9]: Server listening on 0.0.0.0 port 22.\n")
+	waitFor(t, 5*time.Second, "the log metrics", func() bool {
+		m := scrape(t, a)
+		return strings.Contains(m, `proxywatch_log_lines_total{source="auth"}`) &&
+			strings.Contains(m, `proxywatch_decisions_total{count="taken"} 1`) &&
+			regexp.MustCompile(`proxywatch_log_skipped_lines_total\{reason="no-event",source="auth"\} [1-9]`).MatchString(m)
+	})
 	stop()
 	// Sequence numbers count the lines the source delivered: the ones
 	// appended, not the eight skipped by start: end.
@@ -158,6 +170,21 @@ func TestServeLoginWatch(t *testing.T) {
 	if n := countAlerts(t, cfg); n != alertsBefore {
 		t.Errorf("alerts after restart: %d, before: %d; want no new alert", n, alertsBefore)
 	}
+}
+
+// scrape returns the daemon's /metrics page.
+func scrape(t *testing.T, a *App) string {
+	t.Helper()
+	resp, err := http.Get("http://" + a.TelemetryAddr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func countAlerts(t *testing.T, cfg config.File) int {
