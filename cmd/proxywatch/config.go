@@ -12,16 +12,8 @@ func runConfig(ctx context.Context, e *env, args []string) int {
 		"check validates the configuration (file, defaults and PROXYWATCH_* variables) and exits 0 when it is\n"+
 			"valid, 2 with every problem listed when not. dump prints the effective configuration, secrets redacted.")
 	cfgPath := configFlag(fs, e)
-	if len(args) == 0 {
-		fs.Usage()
-		return exitError
-	}
-	sub := args[0]
-	if sub == "-h" || sub == "--help" || sub == "-help" {
-		fs.Usage()
-		return exitOK
-	}
-	if code, ok := parseFlags(fs, args[1:]); !ok {
+	sub, code, ok := parseSub(fs, args)
+	if !ok {
 		return code
 	}
 	f, err := config.Load(*cfgPath, e.environ)

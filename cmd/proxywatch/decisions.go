@@ -25,16 +25,8 @@ func runDecisions(ctx context.Context, e *env, args []string) int {
 	ttl := fs.Duration("ttl", 24*time.Hour, "add: how long the decision lasts")
 	reason := fs.String("reason", "", "add: why, shown with the decision")
 	asJSON := fs.Bool("json", false, "print JSON lines")
-	if len(args) == 0 {
-		fs.Usage()
-		return exitError
-	}
-	sub := args[0]
-	if sub == "-h" || sub == "--help" || sub == "-help" {
-		fs.Usage()
-		return exitOK
-	}
-	if code, ok := parseFlags(fs, args[1:]); !ok {
+	sub, code, ok := parseSub(fs, args)
+	if !ok {
 		return code
 	}
 	cfg, err := loadConfig(*cfgPath, *dataDir, e)

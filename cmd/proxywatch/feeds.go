@@ -21,16 +21,8 @@ func runFeeds(ctx context.Context, e *env, args []string) int {
 	cfgPath := configFlag(fs, e)
 	dataDir := fs.String("data", "", "data `directory` (overrides data_dir)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if len(args) == 0 {
-		fs.Usage()
-		return exitError
-	}
-	sub := args[0]
-	if sub == "-h" || sub == "--help" || sub == "-help" {
-		fs.Usage()
-		return exitOK
-	}
-	if code, ok := parseFlags(fs, args[1:]); !ok {
+	sub, code, ok := parseSub(fs, args)
+	if !ok {
 		return code
 	}
 	cfg, err := loadConfig(*cfgPath, *dataDir, e)

@@ -26,16 +26,8 @@ func runFlows(ctx context.Context, e *env, args []string) int {
 	var insides listFlag
 	fs.Var(&insides, "inside", "an inside `prefix` (repeatable; overrides flowwatch.inside)")
 	asJSON := fs.Bool("json", false, "print findings as JSON lines")
-	if len(args) == 0 {
-		fs.Usage()
-		return exitError
-	}
-	sub := args[0]
-	if sub == "-h" || sub == "--help" || sub == "-help" {
-		fs.Usage()
-		return exitOK
-	}
-	if code, ok := parseFlags(fs, args[1:]); !ok {
+	sub, code, ok := parseSub(fs, args)
+	if !ok {
 		return code
 	}
 	if fs.NArg() == 0 {

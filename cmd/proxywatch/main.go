@@ -151,6 +151,23 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	}
 }
 
+// parseSub reads a command's subcommand, args[0], and parses the flags
+// after it. It shows the usage for none (ok=false, exitError) and for a
+// help flag in its place (ok=false, exitOK).
+func parseSub(fs *flag.FlagSet, args []string) (sub string, code int, ok bool) {
+	if len(args) == 0 {
+		fs.Usage()
+		return "", exitError, false
+	}
+	sub = args[0]
+	if sub == "-h" || sub == "--help" || sub == "-help" {
+		fs.Usage()
+		return "", exitOK, false
+	}
+	code, ok = parseFlags(fs, args[1:])
+	return sub, code, ok
+}
+
 // configFlag adds the common --config flag, defaulting to $PROXYWATCH_CONFIG.
 func configFlag(fs *flag.FlagSet, e *env) *string {
 	def := ""
