@@ -66,8 +66,8 @@ type logSource struct {
 	bh        int
 	committed tail.Checkpoint
 
-	lines, events, errs atomic.Uint64
-	parsed              parseSnapshot // the parser's counts, for the metrics
+	lines, events atomic.Uint64
+	parsed        parseSnapshot // the parser's counts, for the metrics
 }
 
 // linePos is the position before a line, by its sequence number.
@@ -229,12 +229,10 @@ func (lw *logWatch) read(ctx context.Context, s *logSource) error {
 		}
 		s.lines.Add(1)
 		l := logLine{src: s.idx, before: before, after: ln.Pos}
-		n, perr := s.parser.Parse(ln.Text, ln.Pos.Seq, &l.ev)
-		if perr != nil {
-			s.errs.Add(1)
-		}
+		// A malformed line gives no event; the parser counts it by
+		// reason (the metrics show the counts).
+		l.n, _ = s.parser.Parse(ln.Text, ln.Pos.Seq, &l.ev)
 		s.parsed.set(s.parser.Stats())
-		l.n = n
 		select {
 		case lw.lines <- l:
 		case <-ctx.Done():
