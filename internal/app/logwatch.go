@@ -229,10 +229,12 @@ func (lw *logWatch) read(ctx context.Context, s *logSource) error {
 		}
 		s.lines.Add(1)
 		l := logLine{src: s.idx, before: before, after: ln.Pos}
-		// A malformed line gives no event; the parser counts it by
-		// reason (the metrics show the counts).
-		l.n, _ = s.parser.Parse(ln.Text, ln.Pos.Seq, &l.ev)
-		s.parsed.set(s.parser.Stats())
+		// A line without an event, malformed or not, is counted by the
+		// parser by reason; the metrics show those counts, which only
+		// such a line changes.
+		if l.n, _ = s.parser.Parse(ln.Text, ln.Pos.Seq, &l.ev); l.n == 0 {
+			s.parsed.set(s.parser.Stats())
+		}
 		select {
 		case lw.lines <- l:
 		case <-ctx.Done():
