@@ -252,6 +252,10 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 		cands[g] = append(cands[g], k)
 	}
 	for _, g := range groups {
+		// Suspect clients first, for every candidate of the group: a
+		// sibling counts as corroboration only when its own clients are
+		// mostly suspects too.
+		suspicious := 0
 		for _, k := range cands[g] {
 			a := aggs.find(k)
 			for _, r := range a.hosts {
@@ -259,8 +263,18 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 					a.suspects++
 				}
 			}
+			if w.lift(a.suspects, a.clients) >= suspectSibling {
+				suspicious++
+			}
+		}
+		for _, k := range cands[g] {
+			a := aggs.find(k)
 			pinned, siblings := w.pinned(k, a, cands[g])
-			if conf := w.reportC2(k, a, pinned, siblings, now, ep); conf >= w.cfg.ReportConfidence {
+			sus := suspicious
+			if w.lift(a.suspects, a.clients) >= suspectSibling {
+				sus--
+			}
+			if conf := w.reportC2(k, a, c2Group{pinned, siblings, sus}, now, ep); conf >= w.cfg.ReportConfidence {
 				servers = append(servers, found{k, conf, proxywatch.RoleC2})
 			}
 		}
@@ -431,10 +445,24 @@ func (w *Watch) pinned(k epKey, a *c2agg, group []epKey) (float64, int) {
 	return float64(n) / float64(len(a.hosts)), sib
 }
 
+// suspectSibling is the suspect lift (see Watch.lift) at which a sibling
+// of a C2 candidate corroborates it: most of its clients are suspects too.
+const suspectSibling = 0.5
+
+// c2Group is what a C2 candidate's siblings (the other candidates in its
+// range on the same port) say of it.
+type c2Group struct {
+	pinned     float64 // share of its clients that talk to no sibling
+	siblings   int     // siblings
+	suspicious int     // siblings whose clients are mostly suspects
+}
+
 // reportC2 scores a C2 candidate: the share of its clients that beacon to
 // it periodically, the share pinned to it among siblings, the share that
-// other detectors suspect, and an unusual port.
-func (w *Watch) reportC2(k epKey, a *c2agg, pinned float64, siblings int, now, ep int64) uint8 {
+// other detectors suspect, and corroboration: an unusual port, or a
+// sibling whose clients are suspects too.
+func (w *Watch) reportC2(k epKey, a *c2agg, g c2Group, now, ep int64) uint8 {
+	pinned, siblings := g.pinned, g.siblings
 	e := w.eps.get(k)
 	c := e.counts(ep)
 	clients := float64(a.clients)
@@ -449,17 +477,24 @@ func (w *Watch) reportC2(k epKey, a *c2agg, pinned float64, siblings int, now, e
 	// contacts are (machines do not sleep).
 	flat := histScore(e.hours.counts(now, e.first, nil))
 	timing := math.Max(periodic, 0.8*flat)
-	score := 0.35*timing + 0.25*pinned + 0.3*suspects + 0.1*u
+	corroborated := u
+	if g.suspicious > 0 {
+		corroborated = 1
+	}
+	score := 0.35*timing + 0.25*pinned + 0.3*suspects + 0.1*corroborated
 	// Periodic machine traffic on a common port is what device clouds and
 	// vendor services look like too, and the devices a botnet infects share
-	// their vendor's services: on a common port, a C2 must have pinned
-	// siblings and suspect clients both.
-	if u == 0 && (suspects < 0.3 || siblings == 0 || pinned < 0.5) {
+	// their vendor's services; and wherever a tenth of the inside hosts are
+	// bots, a server with a handful of inside clients often has a majority
+	// of bots among them by chance. On a common port, a C2 must have suspect
+	// clients, pinned among siblings of which one at least has mostly
+	// suspect clients too.
+	if u == 0 && (suspects < 0.3 || g.suspicious == 0 || pinned < 0.5) {
 		score = math.Min(score, 0.45)
 	}
 	if w.trace != nil {
 		w.trace("c2", k.addr.addr(), k.port, map[string]float64{"clients": clients, "fanin": e.clients.count(ep),
-			"periodic": periodic, "flat": flat, "pinned": pinned, "siblings": float64(siblings), "suspects": suspects,
+			"periodic": periodic, "flat": flat, "pinned": pinned, "siblings": float64(siblings), "suspect_siblings": float64(g.suspicious), "suspects": suspects,
 			"unusual": u, "mean_packet": (c.toBytes + c.fromBytes) / (c.toPkts + c.fromPkts),
 			"sessions": c.sessions, "score": score})
 	}
@@ -475,7 +510,8 @@ func (w *Watch) reportC2(k epKey, a *c2agg, pinned float64, siblings int, now, e
 		Detector: "c2_fanin", Role: proxywatch.RoleC2, Subject: proxywatch.AddrSubject(k.addr.addr()),
 		Confidence: conf, Start: us(e.first), End: us(e.last), Ports: []uint16{k.port}, Peers: samplePeers(a),
 		Counts: map[string]int64{"clients": int64(a.clients), "periodic_clients": int64(a.periodic),
-			"suspect_clients": int64(a.suspects), "siblings": int64(siblings), "flows": int64(c.sessions)},
+			"suspect_clients": int64(a.suspects), "siblings": int64(siblings), "suspect_siblings": int64(g.suspicious),
+			"flows": int64(c.sessions)},
 		Scores: map[string]float64{"periodic_share": round3(periodic), "hourly_flatness": round3(flat), "pinned_share": round3(pinned),
 			"suspect_share": round3(suspects)},
 		Reasons: []string{"fan-in", "control-traffic"},

@@ -96,12 +96,13 @@ type RelayConfig struct {
 // BackconnectConfig finds inside hosts whose long upload-heavy session to
 // one outside server carries what they download from others.
 type BackconnectConfig struct {
-	MinDuration time.Duration `yaml:"min_duration"` // span of the long session
-	MinBytes    uint64        `yaml:"min_bytes"`    // bytes uploaded on it
-	UpRatio     float64       `yaml:"up_ratio"`     // upload over download on it
-	MinExplain  float64       `yaml:"min_explain"`  // share of its upload matched by concurrent downloads
-	MinSessions int           `yaml:"min_sessions"` // other outbound sessions during it
-	MinBots     int           `yaml:"min_bots"`     // distinct bots before the server is named
+	MinDuration time.Duration `yaml:"min_duration"`  // span of the long session
+	MinBytes    uint64        `yaml:"min_bytes"`     // bytes uploaded on it
+	UpRatio     float64       `yaml:"up_ratio"`      // upload over download on it
+	MinExplain  float64       `yaml:"min_explain"`   // share of its upload matched by concurrent downloads
+	MinSessions int           `yaml:"min_sessions"`  // other outbound sessions during it
+	MinBots     int           `yaml:"min_bots"`      // distinct bots before the server is named
+	MinBotShare float64       `yaml:"min_bot_share"` // and their share of the server's inside clients
 }
 
 // ExposedConfig finds inside hosts answering many outside clients on
@@ -140,7 +141,7 @@ func DefaultConfig() Config {
 		Relay: RelayConfig{MaxDelay: 2 * time.Second, StartTolerance: time.Second, ByteSlack: 256,
 			ByteRatio: 0.02, SampledRatio: 0.5, MinMatched: 3, MinClients: 2, MinShare: 0.4},
 		Backconnect: BackconnectConfig{MinDuration: 30 * time.Minute, MinBytes: 64 << 10, UpRatio: 2,
-			MinExplain: 0.7, MinSessions: 5, MinBots: 2},
+			MinExplain: 0.7, MinSessions: 5, MinBots: 2, MinBotShare: 0.5},
 		Exposed: ExposedConfig{MinClients: 10, Ports: []uint16{1080, 1081, 3128, 3129, 8000, 8080, 8081,
 			8088, 8118, 8123, 8888, 9050, 9150, 9999}},
 		Listed:  ListedConfig{Enabled: true, MinConfidence: 50},
@@ -186,7 +187,7 @@ func (c Config) Validate() error {
 	}
 	for name, v := range map[string]float64{"beacon.periodic": c.Beacon.Periodic, "beacon.strong": c.Beacon.Strong,
 		"beacon.failed_share": c.Beacon.FailedShare, "relay.min_share": c.Relay.MinShare,
-		"backconnect.min_explain": c.Backconnect.MinExplain} {
+		"backconnect.min_explain": c.Backconnect.MinExplain, "backconnect.min_bot_share": c.Backconnect.MinBotShare} {
 		if v < 0 || v > 1 {
 			add("%s %g: must be between 0 and 1", name, v)
 		}

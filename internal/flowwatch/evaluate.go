@@ -183,7 +183,7 @@ func (w *Watch) evalTunnels(now int64) {
 			delete(w.bcBots, ek)
 			continue
 		}
-		if len(bots) < cfg.MinBots {
+		if !w.bcServer(ek, bots, now) {
 			continue
 		}
 		conf := uint8(min(95, 65+5*(len(bots)-cfg.MinBots)))
@@ -206,6 +206,29 @@ func (w *Watch) evalTunnels(now int64) {
 			Summary: fmt.Sprintf("%s:%d carries the relayed traffic of %d inside hosts", ek.addr.addr(), ek.port, len(bots)),
 		}, now)
 	}
+}
+
+// bcServer reports whether the outside endpoint ek, which the inside
+// hosts bots hold tunnels to, is to be reported as a backconnect server:
+// min_bots of them, and at least min_bot_share of the inside hosts it
+// serves. A server most of whose inside clients are not tunnelling (an ssh
+// or file server that a bot's owner happens to use for an hour) is not
+// one. (Min_bots alone makes a server corroborate its clients' tunnels, so
+// that under sampling its bots are found, and the share grows with them.)
+func (w *Watch) bcServer(ek epKey, bots map[addrKey]int64, now int64) bool {
+	cfg := &w.cfg.Backconnect
+	if len(bots) < cfg.MinBots {
+		return false
+	}
+	e := w.eps.get(ek)
+	if e == nil {
+		return true // not followed: nothing says otherwise
+	}
+	clients := max(e.clients.count(now/w.epochLen), float64(len(bots)))
+	if w.trace != nil {
+		w.trace("bcserver", ek.addr.addr(), ek.port, map[string]float64{"bots": float64(len(bots)), "clients": clients})
+	}
+	return float64(len(bots)) >= cfg.MinBotShare*clients
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
