@@ -36,8 +36,7 @@ func runFlows(ctx context.Context, e *env, args []string) int {
 	}
 	switch sub {
 	case "dump":
-		enc := json.NewEncoder(e.stdout)
-		c, err := app.FlowsDump(ctx, fs.Args(), *format, func(v any) error { return enc.Encode(v) })
+		c, err := app.FlowsDump(ctx, fs.Args(), *format, e.stdout)
 		if err != nil {
 			return errorf(e, "flows dump: %v", err)
 		}

@@ -87,23 +87,34 @@ func (c *FlowCounts) skip(err error) bool {
 	return true
 }
 
-// FlowsDump decodes flow files and calls emit with each record or session,
-// as `nfdump -r` prints what it reads.
-func FlowsDump(ctx context.Context, paths []string, format string, emit func(v any) error) (FlowCounts, error) {
+// FlowsDump decodes flow files and writes each record or session to w as
+// a JSON line (flow.Record.AppendJSON, flow.Session.AppendJSON), as
+// `nfdump -r` prints what it reads. Input it cannot use is counted.
+func FlowsDump(ctx context.Context, paths []string, format string, w io.Writer) (FlowCounts, error) {
 	var c FlowCounts
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var line []byte
+	write := func(b []byte) error {
+		line = append(b, '\n')
+		_, err := bw.Write(line)
+		return err
+	}
 	for _, path := range paths {
 		ff, err := openFlowFile(path, format)
 		if err != nil {
 			return c, err
 		}
 		c.Files++
-		err = readFlowFile(ctx, ff, &c, func(r flow.Record) error { return emit(r) }, func(s flow.Session) error { return emit(s) })
+		err = readFlowFile(ctx, ff, &c,
+			func(r flow.Record) error { return write(r.AppendJSON(line[:0])) },
+			func(s flow.Session) error { return write(s.AppendJSON(line[:0])) })
 		ff.close()
 		if err != nil {
+			bw.Flush()
 			return c, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	return c, nil
+	return c, bw.Flush()
 }
 
 // readFlowFile reads ff to the end, counting skipped input.

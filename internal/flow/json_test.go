@@ -1,43 +1,20 @@
 package flow_test
 
 import (
-	"bytes"
-	"io"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/proxywatch/proxywatch/internal/flow"
 )
 
-type records []any // flow.Record or error
-
-func (rs *records) ReadRecord() (flow.Record, error) {
-	if len(*rs) == 0 {
-		return flow.Record{}, io.EOF
-	}
-	x := (*rs)[0]
-	*rs = (*rs)[1:]
-	if err, ok := x.(error); ok {
-		return flow.Record{}, err
-	}
-	return x.(flow.Record), nil
-}
-
-func TestDumpRecords(t *testing.T) {
+func TestRecordAppendJSON(t *testing.T) {
 	r := flow.Record{Start: time.Date(2026, 3, 2, 10, 0, 0, 123e6, time.UTC), End: time.Date(2026, 3, 2, 10, 0, 1, 0, time.UTC),
 		Src: netip.MustParseAddr("198.51.100.7"), Dst: netip.MustParseAddr("203.0.113.5"), SrcPort: 52144, DstPort: 443,
 		Proto: 6, TCPFlags: 0x1b, Packets: 9, Bytes: 989, SamplingRate: 100, Exporter: netip.MustParseAddr("192.0.2.1"), Domain: 7}
-	in := records{r, &flow.ParseError{Name: "x.pcap", Line: 2, Reason: flow.ReasonNoTemplate}, r}
-	var out bytes.Buffer
-	n, skipped, first, err := flow.DumpRecords(&out, &in)
-	if err != nil || n != 2 || skipped != 1 || first == nil {
-		t.Fatalf("DumpRecords = %d, %d, %v, %v; want 2, 1, the parse error, nil", n, skipped, first, err)
-	}
 	want := `{"first":"2026-03-02T10:00:00.123Z","last":"2026-03-02T10:00:01Z","src":"198.51.100.7","src_port":52144,"dst":"203.0.113.5","dst_port":443,"proto":"tcp","tcp_flags":"...AP.SF","packets":9,"bytes":989,"sampling":100,"exporter":"192.0.2.1","domain":7}`
-	if got := strings.Split(out.String(), "\n")[0]; got != want {
-		t.Errorf("line = %s\nwant   %s", got, want)
+	if got := string(r.AppendJSON(nil)); got != want {
+		t.Errorf("AppendJSON = %s\nwant          %s", got, want)
 	}
 }
 
