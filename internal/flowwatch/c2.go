@@ -170,12 +170,8 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 	}
 	// The endpoints whose clients' beacon scores count: C2 candidates
 	// (enough clients, small control traffic) and collector candidates.
-	total := 0
 	for i := range aggs.list {
-		a := &aggs.list[i]
-		a.off, a.size = total, min(a.clients, maxAggHosts)
-		total += a.size
-		if a.clients >= w.cfg.C2.MinClients {
+		if a := &aggs.list[i]; a.clients >= w.cfg.C2.MinClients {
 			a.c2cand = w.c2Candidate(aggs.keys[i], ep)
 			a.scored = a.c2cand
 		}
@@ -187,23 +183,32 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 			}
 		}
 	}
-	// Second pass: the clients of each endpoint, laid out in one arena
-	// bounded by the pairs table, and the periodic ones among them.
+	// Second pass: the clients of each of those endpoints, laid out in one
+	// arena bounded by the pairs table, and the periodic ones among them.
+	// Nothing reads the clients of the others.
+	total := 0
+	for i := range aggs.list {
+		if a := &aggs.list[i]; a.scored {
+			a.off, a.size = total, min(a.clients, maxAggHosts)
+			total += a.size
+		}
+	}
 	if cap(w.arena) < total {
 		w.arena = make([]pairRef, total)
 	}
 	arena := w.arena[:total]
-	for i := range w.pairs.ents {
+	for i, ai := range w.pairAgg {
+		a := &aggs.list[ai]
+		if !a.scored {
+			continue
+		}
 		k, p := &w.pairs.ents[i].key, &w.pairs.ents[i].val
-		a := &aggs.list[w.pairAgg[i]]
 		if n := len(a.hosts); n < a.size {
 			a.hosts = arena[a.off : a.off+n+1]
 			a.hosts[n] = pairRef{h: k.in, n: int(p.n), first: p.first, last: p.last}
 		}
-		if a.scored {
-			if b := w.pairScores(p); b.N >= w.cfg.Beacon.MinConns && b.Score >= w.cfg.Beacon.Periodic {
-				a.periodic++
-			}
+		if b := w.pairScores(p); b.N >= w.cfg.Beacon.MinConns && b.Score >= w.cfg.Beacon.Periodic {
+			a.periodic++
 		}
 	}
 	// Endpoints a single host talks to: the one-infected-host view.
