@@ -114,6 +114,16 @@ func TestServeZeek(t *testing.T) {
 	if m := scrape(t, a); !strings.Contains(m, fmt.Sprintf(`proxywatch_zeek_sessions_total{source="zeek"} %d`, z.sessions.Load())) {
 		t.Errorf("/metrics has no Zeek session count %d", z.sessions.Load())
 	}
+	// The detectors' own counts: every session the follower read reaches them.
+	waitFor(t, 30*time.Second, "every session processed", func() bool {
+		st := a.flows.watch.Stats()
+		return st.Sessions+st.Late+st.Invalid == int64(z.sessions.Load())
+	})
+	if m, st := scrape(t, a), a.flows.watch.Stats(); st.Sessions == 0 ||
+		!strings.Contains(m, fmt.Sprintf(`proxywatch_flowwatch_total{count="sessions"} %d`, st.Sessions)) ||
+		!strings.Contains(m, "proxywatch_flowwatch_round_seconds_total") {
+		t.Errorf("/metrics has no flow detector counts (%d sessions processed)", st.Sessions)
+	}
 	stop()
 	if cp := storedPos(t, cfg, "zeek:zeek"); cp.Seq != uint64(lines) {
 		t.Errorf("committed Zeek position: seq %d, want %d", cp.Seq, lines)

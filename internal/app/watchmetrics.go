@@ -34,6 +34,7 @@ type watchCollector struct {
 	lines, events, unparsed, commits, commitErrs  *prometheus.Desc
 	authStats, decStats                           *prometheus.Desc
 	flowInds, flowIndsDropped, zeekSess, zeekErrs *prometheus.Desc
+	flowStats, flowRounds                         *prometheus.Desc
 }
 
 func newWatchCollector(a *App) *watchCollector {
@@ -53,13 +54,15 @@ func newWatchCollector(a *App) *watchCollector {
 		flowIndsDropped: d("proxywatch_flow_indicators_dropped_total", "Promoted indicators not written (queue full or store error)."),
 		zeekSess:        d("proxywatch_zeek_sessions_total", "Sessions read from a followed Zeek conn.log.", "source"),
 		zeekErrs:        d("proxywatch_zeek_refused_lines_total", "Lines of a followed Zeek conn.log refused as malformed.", "source"),
+		flowStats:       d("proxywatch_flowwatch_total", "Counts of the flow detectors, by what they count (late sessions are dropped: they ended before the watermark).", "count"),
+		flowRounds:      d("proxywatch_flowwatch_round_seconds_total", "Time the flow detectors' scoring rounds took."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *watchCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.lines, c.events, c.unparsed, c.commits, c.commitErrs, c.authStats,
-		c.decStats, c.flowInds, c.flowIndsDropped, c.zeekSess, c.zeekErrs} {
+		c.decStats, c.flowInds, c.flowIndsDropped, c.zeekSess, c.zeekErrs, c.flowStats, c.flowRounds} {
 		ch <- d
 	}
 }
@@ -109,5 +112,14 @@ func (c *watchCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.zeekSess, z.sessions.Load(), z.cfg.Name)
 			counter(c.zeekErrs, z.errs.Load(), z.cfg.Name)
 		}
+		st := fp.watch.Stats()
+		for k, v := range map[string]int64{
+			"sessions": st.Sessions, "late": st.Late, "internal": st.Internal, "external": st.External,
+			"invalid": st.Invalid, "findings": st.Findings, "promoted": st.Promoted, "evictions": st.Evictions,
+			"rounds": st.Evals,
+		} {
+			counter(c.flowStats, uint64(v), k)
+		}
+		ch <- prometheus.MustNewConstMetric(c.flowRounds, prometheus.CounterValue, st.EvalTime.Seconds())
 	}
 }

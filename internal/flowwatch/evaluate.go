@@ -24,6 +24,8 @@ const (
 // (collectors, C2 servers) with the inside suspects as evidence, then the
 // bots of the servers found.
 func (w *Watch) evaluate(now int64) {
+	began := time.Now()
+	defer func() { w.stats.EvalTime += time.Since(began) }()
 	w.stats.Evals++
 	ep := now / w.epochLen
 	w.prevSuspect, w.suspect = w.suspect, w.prevSuspect

@@ -76,6 +76,10 @@ type Stats struct {
 	Promoted  int64 `json:"promoted"`  // indicators emitted
 	Evictions int64 `json:"evictions"` // table entries evicted because a limit was reached
 	Evals     int64 `json:"evals"`     // scoring rounds
+	// EvalTime is the time the scoring rounds took, by the clock: their
+	// cost grows with event time (a round every eval_every), not with the
+	// sessions processed.
+	EvalTime time.Duration `json:"eval_time_ns"`
 }
 
 // A Watch runs the flow detectors. Process, Advance and Flush must be
