@@ -7,7 +7,8 @@
 # export at 1:1, 1:100 and 1:1000 packet sampling. Prints a Markdown table.
 # SIZE=full runs the scenarios as written instead (a week, the whole
 # population): each simulation then takes minutes, so choose few seeds.
-# CASES=nsocks keeps one scenario; NOVARIANT=1 drops the variants.
+# CASES=nsocks keeps one scenario; NOVARIANT=1 drops the variants,
+# VARIANTONLY=1 keeps them alone.
 #
 #   bench/flowwatch/quality.sh                 # all of it (about 15 minutes on 2 vCPUs)
 #   SEEDS=1-5 SAMPLING=1,100 bench/flowwatch/quality.sh
@@ -20,5 +21,6 @@ FLOWWATCH_SAMPLING="${SAMPLING:-1,100,1000}" \
 FLOWWATCH_SIZE="${SIZE:-small}" \
 FLOWWATCH_CASES="${CASES:-}" \
 FLOWWATCH_NOVARIANT="${NOVARIANT:-}" \
+FLOWWATCH_VARIANTONLY="${VARIANTONLY:-}" \
 	go test ./internal/flowwatch -run '^TestQualityReport$' -count=1 -timeout 6h -v |
 	grep '^|'

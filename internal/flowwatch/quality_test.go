@@ -233,7 +233,7 @@ func parseSeeds(t testing.TB, s string) []uint64 {
 // the table of docs/detection.md. bench/flowwatch/quality.sh runs it; set
 // FLOWWATCH_QUALITY=1 (and optionally FLOWWATCH_SEEDS=101-110,
 // FLOWWATCH_SAMPLING=1,100,1000, FLOWWATCH_SIZE=full, FLOWWATCH_CASES=nsocks,
-// FLOWWATCH_SOURCES=ipfix, FLOWWATCH_NOVARIANT=1; FLOWWATCH_EXPLAIN=1
+// FLOWWATCH_SOURCES=ipfix, FLOWWATCH_NOVARIANT=1 or FLOWWATCH_VARIANTONLY=1; FLOWWATCH_EXPLAIN=1
 // logs, for each missed server, what the source showed of it).
 func TestQualityReport(t *testing.T) {
 	if os.Getenv("FLOWWATCH_QUALITY") == "" {
@@ -250,13 +250,10 @@ func TestQualityReport(t *testing.T) {
 	}
 	cases := qualityCases(samplings)
 	if os.Getenv("FLOWWATCH_NOVARIANT") != "" {
-		var keep []qualityCase
-		for _, c := range cases {
-			if c.set == nil {
-				keep = append(keep, c)
-			}
-		}
-		cases = keep
+		cases = slices.DeleteFunc(cases, func(c qualityCase) bool { return c.set != nil })
+	}
+	if os.Getenv("FLOWWATCH_VARIANTONLY") != "" {
+		cases = slices.DeleteFunc(cases, func(c qualityCase) bool { return c.set == nil })
 	}
 	if only := os.Getenv("FLOWWATCH_SOURCES"); only != "" {
 		cases = slices.DeleteFunc(cases, func(c qualityCase) bool { return !strings.Contains(only, c.source) })
