@@ -296,6 +296,9 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 			d := detail{kind: detBot, server: s.k.addr, port: s.k.port, role: s.role, flows: r.n}
 			w.emitDetail("bot", proxywatch.RoleBot, r.h, conf, r.first, r.last, &d, now)
 		}
+		if s.role == proxywatch.RoleC2 {
+			w.c2Found = append(w.c2Found, s.k)
+		}
 	}
 }
 

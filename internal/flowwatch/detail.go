@@ -15,6 +15,7 @@ const (
 	detRelay           // "relay": lockstep relaying
 	detExposed         // "exposed_proxy": many clients on a proxy port
 	detBotRelay        // "relay" or "exposed_proxy": a bot serving outside clients
+	detProxyBot        // "relay": a client of a C2 most of whose clients relay
 )
 
 // detail is what a finding says beyond its detector, role, subject,
@@ -25,10 +26,11 @@ type detail struct {
 	kind   uint8
 	npeers uint8
 	port   uint16
-	// detBot
-	role   proxywatch.Role // the server's
-	server addrKey
-	flows  int
+	// detBot, detProxyBot
+	role                  proxywatch.Role // the server's
+	server                addrKey
+	flows                 int
+	srvRelays, srvClients int32 // detProxyBot: the server's clients, and those relaying
 	// detRelay, detExposed, detBotRelay
 	peers                       [4]addrKey
 	answered, matched, shifted  int32
@@ -64,6 +66,14 @@ func (st *foundState) settled() *proxywatch.Finding {
 		f.Counts = map[string]int64{"flows": int64(d.flows)}
 		f.Reasons = []string{"client-of-" + string(d.role)}
 		f.Summary = fmt.Sprintf("%s contacted %s %s:%d %d times", h, d.role, d.server.addr(), d.port, d.flows)
+	case detProxyBot:
+		f.Peers = []netip.Addr{d.server.addr()}
+		f.Ports = []uint16{d.port}
+		f.Counts = map[string]int64{"flows": int64(d.flows), "server_clients": int64(d.srvClients),
+			"server_relays": int64(d.srvRelays)}
+		f.Reasons = []string{"client-of-proxy-c2"}
+		f.Summary = fmt.Sprintf("%s is a client of %s %s:%d, %d of whose %d clients relay", h, d.role,
+			d.server.addr(), d.port, d.srvRelays, d.srvClients)
 	case detRelay, detExposed, detBotRelay:
 		f.Peers = make([]netip.Addr, 0, d.npeers)
 		for _, p := range d.peers[:d.npeers] {

@@ -39,6 +39,7 @@ type epState struct {
 	cur, prev   epCounts
 	hours       hourRing
 	flags       uint8
+	sampled     bool // seen through sampled sessions
 }
 
 // Endpoint flags.
@@ -140,6 +141,7 @@ func (w *Watch) outbound(s *flow.Session, h, r addrKey, rs *relayState, hs *hist
 		c.fromBytes += float64(s.RespBytes)
 		c.durSum += s.Duration.Seconds()
 		e.hours.add(start, 1)
+		e.sampled = e.sampled || s.Sampled
 	}
 	w.observePair(pairKey{in: h, out: r, port: ek.port, prot: ek.prot}, e, start, end, s.OrigBytes, failed)
 	w.hostOut(s, h, ek, start, end, rs, hs)

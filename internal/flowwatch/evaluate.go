@@ -32,8 +32,10 @@ func (w *Watch) evaluate(now int64) {
 	clear(w.suspect)
 	w.evalRelays(now, ep)
 	w.evalTunnels(now)
+	w.c2Found = w.c2Found[:0]
 	w.evalEndpoints(now, ep)
 	w.evalBotRelays(now, ep)
+	w.evalProxyBots(now)
 	win := w.cfg.Window.Microseconds()
 	w.eps.sweep(func(_ epKey, e *epState) bool { return e.last < now-win })
 	w.listed.sweep(func(_ listedKey, t *int64) bool { return *t < now-win })
@@ -253,8 +255,50 @@ func (w *Watch) evalBotRelays(now, ep int64) {
 		if c.matched < 1 && portClients < 1 {
 			continue
 		}
+		w.suspect[h] |= sRelay
 		d := relayDetail(detBotRelay, r, c, 0, 0, portClients, 0, 0)
 		w.emitDetail("relay", proxywatch.RoleRelay, h, 55, r.first, r.last, &d, now)
 		w.emitDetail("exposed_proxy", proxywatch.RoleExposedProxy, h, 55, r.first, r.last, &d, now)
 	}
 }
+
+// evalProxyBots reports as relays the clients of the C2s found this round
+// most of whose clients relay (by lockstep, or as bots serving outside
+// clients): a proxy botnet's C2, whose bots all relay, though sampling may
+// show a bot's relayed sessions seldom or never. The inference is stated
+// as such (reason client-of-proxy-c2), at confidence 55, and made under
+// sampling only: where every session is seen, a bot that shows no
+// relaying does not relay.
+func (w *Watch) evalProxyBots(now int64) {
+	for _, k := range w.c2Found {
+		a := w.aggs.find(k)
+		if e := w.eps.get(k); a == nil || e == nil || !e.sampled {
+			continue
+		}
+		relays := 0
+		for _, r := range a.hosts {
+			if w.suspect[r.h]&sRelay != 0 {
+				relays++
+			}
+		}
+		if w.trace != nil {
+			w.trace("proxyc2", k.addr.addr(), k.port, map[string]float64{"relays": float64(relays), "clients": float64(len(a.hosts))})
+		}
+		if relays < proxyC2MinRelays || 2*relays < len(a.hosts) {
+			continue
+		}
+		for _, r := range a.hosts {
+			if w.suspect[r.h]&sRelay != 0 {
+				continue
+			}
+			w.suspect[r.h] |= sRelay
+			d := detail{kind: detProxyBot, server: k.addr, port: k.port, role: proxywatch.RoleC2, flows: r.n,
+				srvRelays: int32(relays), srvClients: int32(len(a.hosts))}
+			w.emitDetail("relay", proxywatch.RoleRelay, r.h, 55, r.first, r.last, &d, now)
+		}
+	}
+}
+
+// proxyC2MinRelays is how many of a C2's clients must relay, besides
+// most of them, before the others are taken for relays too.
+const proxyC2MinRelays = 3

@@ -100,6 +100,7 @@ type Watch struct {
 
 	pairs       *table[pairKey, pairState]
 	pairCMS     *cms
+	c2Found     []epKey // the C2s found in the current round
 	eps         *table[epKey, epState]
 	epCMS       *cms
 	hosts       *table[addrKey, histState]
