@@ -266,9 +266,10 @@ func (w *Watch) evalBotRelays(now, ep int64) {
 // most of whose clients relay (by lockstep, or as bots serving outside
 // clients): a proxy botnet's C2, whose bots all relay, though sampling may
 // show a bot's relayed sessions seldom or never. The inference is stated
-// as such (reason client-of-proxy-c2), at confidence 55, and made under
-// sampling only: where every session is seen, a bot that shows no
-// relaying does not relay.
+// as such (reason client-of-proxy-c2), at confidence 55, for bots seen
+// with the C2 for proxyMinSpan at least, and made under sampling only:
+// where every session is seen, a bot that shows no relaying does not
+// relay.
 func (w *Watch) evalProxyBots(now int64) {
 	for _, k := range w.c2Found {
 		a := w.aggs.find(k)
@@ -288,7 +289,7 @@ func (w *Watch) evalProxyBots(now int64) {
 			continue
 		}
 		for _, r := range a.hosts {
-			if w.suspect[r.h]&sRelay != 0 {
+			if w.suspect[r.h]&sRelay != 0 || r.last-r.first < proxyMinSpan {
 				continue
 			}
 			w.suspect[r.h] |= sRelay
@@ -302,3 +303,8 @@ func (w *Watch) evalProxyBots(now int64) {
 // proxyC2MinRelays is how many of a C2's clients must relay, besides
 // most of them, before the others are taken for relays too.
 const proxyC2MinRelays = 3
+
+// proxyMinSpan is how long a bot must have been seen talking to its C2
+// before it is taken for one of its relays: a bot infected a moment ago
+// may not be rented out yet.
+const proxyMinSpan = int64(6 * 3600e6) // µs
