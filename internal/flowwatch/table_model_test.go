@@ -80,3 +80,53 @@ func TestTableModel(t *testing.T) {
 		})
 	}
 }
+
+// TestTableSums admits, updates, removes and sweeps at random in a table
+// that keeps entry sums, and checks that each entry's sum stays beside
+// it: the sum of the entry at position i is the one last set for its key.
+func TestTableSums(t *testing.T) {
+	steps := 100_000
+	if testing.Short() || raceEnabled {
+		steps = 20_000
+	}
+	tb := newTable[addrKey, uint64](50).withSums()
+	key := func(x uint64) addrKey {
+		var k addrKey
+		k[0], k[1] = byte(x), byte(x>>8)
+		return k
+	}
+	worth := func(s entrySum) float64 { return float64(s.a) }
+	x := uint64(3)
+	for step := range steps {
+		x = mix64(x + uint64(step))
+		k := key(x % 300)
+		switch x >> 62 {
+		case 0, 1:
+			pos, v := tb.find(k)
+			if v == nil {
+				if pos, v = tb.admitBySum(k, float64(x%5), worth); v == nil {
+					continue
+				}
+			}
+			*v++
+			tb.setSum(pos, int64(*v), 0)
+		case 2:
+			if tb.len() > 0 {
+				tb.removeAt(int(x>>20) % tb.len())
+			}
+		default:
+			tb.sweep(func(k addrKey, v *uint64) bool { return (*v+uint64(k[0]))%5 == 0 })
+		}
+		if len(tb.sums) != tb.len() {
+			t.Fatalf("step %d: %d sums for %d entries", step, len(tb.sums), tb.len())
+		}
+		for i := range tb.ents {
+			if got, want := tb.sums[i].a, int64(tb.ents[i].val); got != want {
+				t.Fatalf("step %d: sums[%d] = %d, want %d (entry %v)", step, i, got, want, tb.ents[i].key)
+			}
+		}
+	}
+	if tb.evicted == 0 {
+		t.Errorf("no eviction in %d steps: the test does not exercise admitBySum's sampling", steps)
+	}
+}
