@@ -165,7 +165,7 @@ func (w *Watch) inbound(s *flow.Session, c, h addrKey) {
 // observePair records one connection of the pair k, admitting the pair if
 // it repeats (or its endpoint is a candidate already).
 func (w *Watch) observePair(k pairKey, e *epState, start, end int64, origBytes uint64, failed bool) {
-	pos, p := w.pairs.find(k)
+	p := w.pairs.get(k)
 	if p == nil {
 		est := w.pairCMS.add(k.hash())
 		// Repeated pairs, pairs of candidate endpoints and pairs on
@@ -179,7 +179,7 @@ func (w *Watch) observePair(k pairKey, e *epState, start, end int64, origBytes u
 		if cand {
 			admitAs = math.Inf(1)
 		}
-		if pos, p = w.pairs.admitBySum(k, admitAs, pairWorth(end-w.cfg.Window.Microseconds())); p == nil {
+		if p = w.pairs.admit(k, admitAs, w.pairWorth(end)); p == nil {
 			return
 		}
 	}
@@ -193,17 +193,16 @@ func (w *Watch) observePair(k pairKey, e *epState, start, end int64, origBytes u
 		}
 	}
 	p.add(start, end, origBytes, failed)
-	w.pairs.setSum(pos, p.last, int64(p.n))
 }
 
-// pairWorth rates pairs for eviction, from their sums (last, n):
-// connections (so that one-off contacts go before beacons), nothing once
-// idle since before idle.
-func pairWorth(idle int64) func(entrySum) float64 {
-	return func(s entrySum) float64 {
-		if s.a < idle {
+// pairWorth rates pairs for eviction: connections (so that one-off
+// contacts go before beacons), nothing once idle for a window.
+func (w *Watch) pairWorth(t int64) func(*pairState) float64 {
+	idle := t - w.cfg.Window.Microseconds()
+	return func(p *pairState) float64 {
+		if p.last < idle {
 			return -1
 		}
-		return float64(s.b)
+		return float64(p.n)
 	}
 }

@@ -150,7 +150,7 @@ func New(cfg Config, deps Deps) (*Watch, error) {
 	}
 	w.epochLen = cfg.Window.Microseconds() / 2
 	l := cfg.Limits
-	w.pairs = newTable[pairKey, pairState](l.Pairs).withSums()
+	w.pairs = newTable[pairKey, pairState](l.Pairs)
 	w.pairCMS = newCMS(l.Pairs * 4)
 	w.eps = newTable[epKey, epState](l.Endpoints)
 	w.epCMS = newCMS(l.Endpoints * 4)

@@ -20,15 +20,7 @@ type table[K tableKey, V any] struct {
 	capacity int
 	rng      uint64
 	evicted  int64
-	// sums, when not nil, holds beside each entry, at its position, the
-	// two numbers its worth is computed from, kept up to date by the
-	// caller (setSum): eviction then samples this dense array, which stays
-	// in cache, instead of entries of hundreds of bytes each.
-	sums []entrySum
 }
-
-// entrySum is what an entry's worth is computed from (see table.sums).
-type entrySum struct{ a, b int64 }
 
 // tableKey is a key of a table: comparable, with a fixed hash (never
 // seeded per process).
@@ -139,50 +131,7 @@ func (t *table[K, V]) put(k K, worth func(*V) float64) *V {
 	}
 	t.index(k, len(t.ents))
 	t.ents = append(t.ents, entry[K, V]{key: k})
-	if t.sums != nil {
-		t.sums = append(t.sums, entrySum{})
-	}
 	return &t.ents[len(t.ents)-1].val
-}
-
-// withSums makes t keep entry sums (see table.sums); t must be empty.
-func (t *table[K, V]) withSums() *table[K, V] {
-	t.sums = make([]entrySum, 0, min(t.capacity, 1<<16))
-	return t
-}
-
-// find returns the position and value of k, or -1 and nil.
-func (t *table[K, V]) find(k K) (int, *V) {
-	if i := t.slotOf(k); i >= 0 {
-		pos := int(uint32(t.slots[i]) - 1)
-		return pos, &t.ents[pos].val
-	}
-	return -1, nil
-}
-
-// setSum records the sum of the entry at pos.
-func (t *table[K, V]) setSum(pos int, a, b int64) { t.sums[pos] = entrySum{a, b} }
-
-// admitBySum is admit for a table with sums: worth rates an entry from
-// its sum. It returns the position of k, and its value, or -1 and nil
-// when k is not admitted. It samples the same entries admit would.
-func (t *table[K, V]) admitBySum(k K, w float64, worth func(entrySum) float64) (int, *V) {
-	if !t.full() {
-		v := t.put(k, nil)
-		return len(t.ents) - 1, v
-	}
-	best, bw := -1, 0.0
-	for range evictSample {
-		t.rng = t.rng*6364136223846793005 + 1442695040888963407
-		i := int(mix64(t.rng) % uint64(len(t.ents)))
-		if x := worth(t.sums[i]); best < 0 || x < bw {
-			best, bw = i, x
-		}
-	}
-	if bw >= w {
-		return -1, nil
-	}
-	return best, t.replaceAt(best, k)
 }
 
 // admit inserts k if the table has room, or if worth of the entry it
@@ -204,9 +153,6 @@ func (t *table[K, V]) replaceAt(i int, k K) *V {
 	t.unindex(t.ents[i].key)
 	t.evicted++
 	t.ents[i] = entry[K, V]{key: k}
-	if t.sums != nil {
-		t.sums[i] = entrySum{}
-	}
 	t.index(k, i)
 	return &t.ents[i].val
 }
@@ -234,10 +180,6 @@ func (t *table[K, V]) removeAt(i int) {
 	var zero entry[K, V]
 	t.ents[last] = zero
 	t.ents = t.ents[:last]
-	if t.sums != nil {
-		t.sums[i] = t.sums[last]
-		t.sums = t.sums[:last]
-	}
 }
 
 // sweep removes every entry for which drop returns true.
