@@ -492,12 +492,15 @@ func (w *Watch) reportC2(k epKey, a *c2agg, g c2Group, now, ep int64) uint8 {
 	score := 0.35*timing + 0.25*pinned + 0.3*suspects + 0.1*corroborated
 	// Periodic machine traffic on a common port is what device clouds and
 	// vendor services look like too, and the devices a botnet infects share
-	// their vendor's services; and wherever a tenth of the inside hosts are
-	// bots, a server with a handful of inside clients often has a majority
-	// of bots among them by chance. On a common port, a C2 must have suspect
-	// clients, pinned among siblings of which one at least has mostly
-	// suspect clients too.
-	if u == 0 && (suspects < 0.3 || g.suspicious == 0 || pinned < 0.5) {
+	// their vendor's services, with their uninfected siblings: such a
+	// service's clients are suspects no more often than the infected share
+	// of its devices, where a C2's are all bots. And wherever a tenth of
+	// the inside hosts are bots, a server with a handful of inside clients
+	// often has a majority of bots among them by chance, but its neighbours
+	// do not. On a common port, a C2 must have mostly suspect clients
+	// (suspectSibling), pinned among siblings of which one at least has
+	// mostly suspect clients too.
+	if u == 0 && (suspects < suspectSibling || g.suspicious == 0 || pinned < 0.5) {
 		score = math.Min(score, 0.45)
 	}
 	if w.trace != nil {
