@@ -212,8 +212,8 @@ func (w *Watch) evalTunnels(now int64) {
 	}
 }
 
-// bcServer reports whether the outside endpoint ek, which the inside
-// hosts bots hold tunnels to, is to be reported as a backconnect server:
+// bcServer reports whether the outside endpoint ek, to which the inside
+// hosts in bots hold tunnels, is to be reported as a backconnect server:
 // min_bots of them, and at least min_bot_share of the inside hosts it
 // serves. A server most of whose inside clients are not tunnelling (an ssh
 // or file server that a bot's owner happens to use for an hour) is not

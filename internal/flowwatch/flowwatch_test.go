@@ -286,6 +286,40 @@ func TestBackconnect(t *testing.T) {
 	if diff := cmp.Diff(want, claims(fs)); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
+
+	// The same two tunnels to a server that six other inside hosts use
+	// in the ordinary way: its bots are a quarter of its inside clients,
+	// so the bots are reported and the server is not, unless
+	// min_bot_share allows a quarter.
+	for i := range 6 {
+		for j := range 4 {
+			at := t0.Add(time.Duration(10*i+j) * time.Minute)
+			ss = append(ss, sess(at, 20*time.Second, fmt.Sprintf("192.0.2.%d:%d", 80+i, 40000+j), "203.0.113.64:443", 2000, 60000))
+		}
+	}
+	for _, tt := range []struct {
+		name  string
+		share float64
+		want  []string
+	}{
+		{name: "shared server", share: 0.5, want: []string{"backconnect-bot 192.0.2.60", "backconnect-bot 192.0.2.61"}},
+		{name: "share allowed", share: 0.2, want: []string{"backconnect-bot 192.0.2.60", "backconnect-bot 192.0.2.61", "backconnect-c2 203.0.113.64"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testCfg()
+			cfg.Backconnect.MinBotShare = tt.share
+			fs, _ := run(t, cfg, Deps{}, slices.Clone(ss))
+			var got []string
+			for _, c := range claims(fs) {
+				if strings.HasPrefix(c, "backconnect") {
+					got = append(got, c)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("min_bot_share %g: backconnect findings (-want +got):\n%s", tt.share, diff)
+			}
+		})
+	}
 }
 
 func TestListedContact(t *testing.T) {
@@ -392,5 +426,51 @@ func TestRunAndAnalyze(t *testing.T) {
 		}
 	}); err == nil {
 		t.Errorf("Analyze() with a cancelled context = nil error")
+	}
+}
+
+// TestProxyBots: 24 devices beacon to four C2s, six each; 16 of them
+// (four of each C2's six) relay in lockstep. Under sampling the other
+// eight are taken for relays too, as clients of C2s most of whose clients
+// relay; when every session is seen, they are not.
+func TestProxyBots(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		sampled bool
+		want    int // devices reported as client-of-proxy-c2 relays
+	}{
+		{name: "sampled", sampled: true, want: 8},
+		{name: "every session", sampled: false, want: 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var ss []flow.Session
+			for d := range 24 {
+				host := fmt.Sprintf("192.0.2.%d", 100+d)
+				c2 := fmt.Sprintf("203.0.113.%d:28432", 16+d%4)
+				for i := range 288 {
+					at := t0.Add(time.Duration(i)*5*time.Minute + time.Duration(d*7+i%5)*time.Second)
+					s := sess(at, 700*time.Millisecond, fmt.Sprintf("%s:%d", host, 33000+i), c2, 180, 110)
+					s.Sampled = tt.sampled
+					ss = append(ss, s)
+				}
+				if d < 16 {
+					ss = append(ss, relaySessions(host, 31337, 12, t0.Add(time.Duration(d)*time.Minute))...)
+				}
+			}
+			fs, _ := run(t, testCfg(), Deps{}, ss)
+			inferred := map[netip.Addr]bool{}
+			for _, f := range fs {
+				if f.Role == proxywatch.RoleRelay && slices.Contains(f.Reasons, "client-of-proxy-c2") {
+					a := f.Subject.Prefix.Addr()
+					if d := int(a.As4()[3]) - 100; d < 16 {
+						t.Errorf("%s relays in lockstep, yet is reported by inference: %s", a, f.Summary)
+					}
+					inferred[a] = true
+				}
+			}
+			if len(inferred) != tt.want {
+				t.Errorf("%d devices reported as relays by inference, want %d: %v", len(inferred), tt.want, inferred)
+			}
+		})
 	}
 }
