@@ -189,6 +189,21 @@ func TestRelay(t *testing.T) {
 	}
 }
 
+// beaconTimes returns when device d of a test botnet beacons: every five
+// minutes for a day, with a few seconds of jitter.
+func beaconTimes(d int) []time.Time {
+	ts := make([]time.Time, 288)
+	for i := range ts {
+		ts[i] = t0.Add(time.Duration(i)*5*time.Minute + time.Duration(d*7+i%5)*time.Second)
+	}
+	return ts
+}
+
+// beacon returns device host's i-th beacon, at, to its C2.
+func beacon(host, c2 string, i int, at time.Time) flow.Session {
+	return sess(at, 700*time.Millisecond, fmt.Sprintf("%s:%d", host, 33000+i), c2, 180, 110)
+}
+
 func TestCollectorAndC2(t *testing.T) {
 	var ss []flow.Session
 	// 24 devices: each beacons to one of four C2s every five minutes
@@ -196,9 +211,8 @@ func TestCollectorAndC2(t *testing.T) {
 	for d := range 24 {
 		host := fmt.Sprintf("192.0.2.%d", 100+d)
 		c2 := fmt.Sprintf("203.0.113.%d:28432", 16+d%4)
-		for i := range 288 {
-			at := t0.Add(time.Duration(i)*5*time.Minute + time.Duration(d*7+i%5)*time.Second)
-			ss = append(ss, sess(at, 700*time.Millisecond, fmt.Sprintf("%s:%d", host, 33000+i), c2, 180, 110))
+		for i, at := range beaconTimes(d) {
+			ss = append(ss, beacon(host, c2, i, at))
 			if i%6 == 0 {
 				ss = append(ss, flow.Session{Start: at.Add(time.Minute), Orig: ap(fmt.Sprintf("%s:%d", host, 44000+i)),
 					Resp: ap("203.0.113.20:41414"), Proto: flow.ProtoUDP, OrigPackets: 1, OrigBytes: 80, State: "S0"})
@@ -447,9 +461,8 @@ func TestProxyBots(t *testing.T) {
 			for d := range 24 {
 				host := fmt.Sprintf("192.0.2.%d", 100+d)
 				c2 := fmt.Sprintf("203.0.113.%d:28432", 16+d%4)
-				for i := range 288 {
-					at := t0.Add(time.Duration(i)*5*time.Minute + time.Duration(d*7+i%5)*time.Second)
-					s := sess(at, 700*time.Millisecond, fmt.Sprintf("%s:%d", host, 33000+i), c2, 180, 110)
+				for i, at := range beaconTimes(d) {
+					s := beacon(host, c2, i, at)
 					s.Sampled = tt.sampled
 					ss = append(ss, s)
 				}
