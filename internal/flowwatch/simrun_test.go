@@ -33,28 +33,7 @@ type simRun struct {
 // returns where its files are.
 func simulate(t testing.TB, scenario string, seed uint64, set []string, outputs ...string) simRun {
 	t.Helper()
-	sc, err := sim.LoadScenario(scenario)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Override(&sc, set); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	outs := append([]string{sim.OutTruth}, outputs...)
-	sum, err := sim.Run(t.Context(), sc, sim.Options{OutDir: dir, Seed: seed, Outputs: outs})
-	if err != nil {
-		t.Fatalf("simulate %s seed %d: %v", scenario, seed, err)
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "truth.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := truth.ReadFile(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return simRun{dir: dir, truth: f, hosts: sum.Hosts}
+	return simulateSized(t, scenario, seed, set, sim.SizeSmall, outputs...)
 }
 
 func (r simRun) zeek(t testing.TB) []flow.Session {

@@ -125,32 +125,22 @@ func (s *schedule) appendLine(b []byte, stamp string) ([]byte, bool) {
 	b = strconv.AppendInt(b, int64(1000+s.rng.IntN(60000)), 10)
 	b = append(b, "]: "...)
 	port := int64(1024 + s.rng.IntN(64000))
+	var msg, end string
 	switch r := s.rng.IntN(100); {
 	case r < 70:
-		b = append(b, "Failed password for root from "...)
-		b = a.AppendTo(b)
-		b = append(b, " port "...)
-		b = strconv.AppendInt(b, port, 10)
-		b = append(b, " ssh2\n"...)
+		msg, end = "Failed password for root from ", " ssh2\n"
 	case r < 85:
-		b = append(b, "Failed password for invalid user admin from "...)
-		b = a.AppendTo(b)
-		b = append(b, " port "...)
-		b = strconv.AppendInt(b, port, 10)
-		b = append(b, " ssh2\n"...)
+		msg, end = "Failed password for invalid user admin from ", " ssh2\n"
 	case r < 95:
-		b = append(b, "Invalid user admin from "...)
-		b = a.AppendTo(b)
-		b = append(b, " port "...)
-		b = strconv.AppendInt(b, port, 10)
-		b = append(b, '\n')
+		msg, end = "Invalid user admin from ", "\n"
 	default:
-		b = append(b, "Connection closed by authenticating user root "...)
-		b = a.AppendTo(b)
-		b = append(b, " port "...)
-		b = strconv.AppendInt(b, port, 10)
-		b = append(b, " [preauth]\n"...)
+		msg, end = "Connection closed by authenticating user root ", " [preauth]\n"
 	}
+	b = append(b, msg...)
+	b = a.AppendTo(b)
+	b = append(b, " port "...)
+	b = strconv.AppendInt(b, port, 10)
+	b = append(b, end...)
 	sl.left--
 	if sl.left == 0 {
 		if s.next < s.c.sources {
