@@ -16,6 +16,7 @@ const maxAggHosts = 2048
 // c2agg gathers, in one round, the pairs of one outside endpoint.
 type c2agg struct {
 	clients, periodic, suspects int
+	lift                        float64   // suspects over the base rate (Watch.lift): C2 candidates only
 	hosts                       []pairRef // in the round's arena
 	off, size                   int       // where in the arena, and how many at most
 	single                      pairKey   // the pair, while there is only one
@@ -268,7 +269,7 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 					a.suspects++
 				}
 			}
-			if w.lift(a.suspects, a.clients) >= suspectSibling {
+			if a.lift = w.lift(a.suspects, a.clients); a.lift >= suspectSibling {
 				suspicious++
 			}
 		}
@@ -276,7 +277,7 @@ func (w *Watch) evalEndpoints(now, ep int64) {
 			a := aggs.find(k)
 			pinned, siblings := w.pinned(k, a, cands[g])
 			sus := suspicious
-			if w.lift(a.suspects, a.clients) >= suspectSibling {
+			if a.lift >= suspectSibling {
 				sus--
 			}
 			if conf := w.reportC2(k, a, c2Group{pinned, siblings, sus}, now, ep); conf >= w.cfg.ReportConfidence {
@@ -475,7 +476,7 @@ func (w *Watch) reportC2(k epKey, a *c2agg, g c2Group, now, ep int64) uint8 {
 	c := e.counts(ep)
 	clients := float64(a.clients)
 	periodic := float64(a.periodic) / clients
-	suspects := w.lift(a.suspects, a.clients)
+	suspects := a.lift
 	u := 0.0
 	if unusualPort(k.port) {
 		u = 1
